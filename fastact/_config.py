@@ -1,0 +1,195 @@
+"""Backend and thread-count settings: the global default, per-thread overrides, env vars."""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import os
+import threading
+import warnings
+from collections.abc import Iterator
+
+from fastact._backends import BACKENDS
+
+#: every value ``backend=`` accepts
+BACKEND_NAMES: tuple[str, ...] = ("auto", *BACKENDS)
+
+
+def check_backend_name(name: object) -> str:
+    """Return ``name`` if it names a backend, else raise ``ValueError``."""
+    if name in BACKEND_NAMES and isinstance(name, str):
+        return name
+    valid = ", ".join(repr(n) for n in BACKEND_NAMES)
+    raise ValueError(f"unknown fastact backend {name!r}; valid names are {valid} (or None)")
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _env_backend() -> str:
+    # A bad variable must not make ``import fastact`` fail in every importer:
+    # it is reported and ignored, as OpenMP does with OMP_NUM_THREADS.
+    value = os.environ.get("FASTACT_BACKEND", "").strip()
+    if not value:
+        return "auto"
+    try:
+        return check_backend_name(value.lower())
+    except ValueError as exc:
+        warnings.warn(f"FASTACT_BACKEND ignored: {exc}", RuntimeWarning, stacklevel=2)
+        return "auto"
+
+
+def _check_threads(n: object, source: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{source} must be a positive integer, got {n!r}")
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"{source} must be a positive integer, got {n}")
+    return n
+
+
+def _env_threads() -> int:
+    value = os.environ.get("FASTACT_NUM_THREADS", "").strip()
+    if not value:
+        return _cpu_count()
+    try:
+        return _check_threads(int(value), "FASTACT_NUM_THREADS")
+    except ValueError:
+        warnings.warn(
+            f"FASTACT_NUM_THREADS ignored: expected a positive integer, got {value!r}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return _cpu_count()
+
+
+_default_backend: str = _env_backend()
+_num_threads: int = _env_threads()
+_local = threading.local()
+
+
+def set_backend(name: str) -> None:
+    """Set the backend that calls with ``backend=None`` use, in every thread.
+
+    Parameters
+    ----------
+    name : {"auto", "numba", "cython", "numpy"}
+        ``"auto"`` lets the dispatcher pick per call. A named backend that
+        cannot run here raises ``RuntimeError`` at the next call that uses it.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of the names above.
+
+    Examples
+    --------
+    >>> import fastact as fa
+    >>> fa.set_backend("numpy")
+    >>> fa.get_backend()
+    'numpy'
+    >>> fa.set_backend("auto")
+    """
+    global _default_backend
+    _default_backend = check_backend_name(name)
+
+
+def get_backend() -> str:
+    """Return the backend that calls with ``backend=None`` use in this thread.
+
+    This is the innermost active :func:`use_backend` of the calling thread,
+    else the value of :func:`set_backend`, else ``FASTACT_BACKEND``, else
+    ``"auto"``.
+
+    Examples
+    --------
+    >>> import fastact as fa
+    >>> fa.get_backend()
+    'auto'
+    """
+    stack = getattr(_local, "stack", None)
+    if stack:
+        return stack[-1]
+    return _default_backend
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[str]:
+    """Use backend ``name`` for calls with ``backend=None`` inside a ``with`` block.
+
+    The override is thread-local: other threads keep their own backend.
+    Blocks nest, and the previous backend comes back on exit, exceptions
+    included.
+
+    Parameters
+    ----------
+    name : {"auto", "numba", "cython", "numpy"}
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a backend name.
+
+    Examples
+    --------
+    >>> import fastact as fa
+    >>> with fa.use_backend("numpy"):
+    ...     fa.relu([-1.0, 2.0])
+    array([0., 2.])
+    """
+    checked = check_backend_name(name)
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    stack.append(checked)
+    try:
+        yield checked
+    finally:
+        stack.pop()
+
+
+def set_num_threads(n: int) -> None:
+    """Set the most threads any fastact kernel may use, in every thread.
+
+    Parameters
+    ----------
+    n : int
+        A positive integer. ``1`` makes every kernel serial.
+
+    Raises
+    ------
+    TypeError
+        If ``n`` is not an integer.
+    ValueError
+        If ``n < 1``.
+
+    Examples
+    --------
+    >>> import fastact as fa
+    >>> before = fa.get_num_threads()
+    >>> fa.set_num_threads(1)
+    >>> fa.get_num_threads()
+    1
+    >>> fa.set_num_threads(before)
+    """
+    global _num_threads
+    _num_threads = _check_threads(n, "the number of threads")
+
+
+def get_num_threads() -> int:
+    """Return the most threads a fastact kernel may use.
+
+    Defaults to ``FASTACT_NUM_THREADS`` if set, else the CPUs this process
+    may run on.
+
+    Examples
+    --------
+    >>> import fastact as fa
+    >>> fa.get_num_threads() >= 1
+    True
+    """
+    return _num_threads
