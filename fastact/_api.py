@@ -16,12 +16,20 @@ from numpy.typing import ArrayLike, NDArray
 from fastact import _config, _dispatch, _layout
 
 _KINDS_AS_FLOAT64 = "biu"
+_F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 
 
 def _as_float_array(value: object, fname: str, argname: str) -> np.ndarray:
     """``value`` as an array of native float16/32/64; bool and integers become float64."""
-    arr = value if type(value) is np.ndarray else np.asarray(value)
-    dtype = arr.dtype
+    if type(value) is np.ndarray:
+        dtype = value.dtype
+        # builtin native dtypes are singletons: identity is the cheapest test
+        if dtype is _F32 or dtype is _F64 or dtype is _F16:
+            return value
+        arr = value
+    else:
+        arr = np.asarray(value)
+        dtype = arr.dtype
     if dtype.kind == "f" and dtype.itemsize <= 8:
         return arr if dtype.isnative else arr.astype(dtype.newbyteorder("="))
     if dtype.kind in _KINDS_AS_FLOAT64:
@@ -87,30 +95,29 @@ def _call(
 ) -> Any:
     """Check the arguments of kernel ``fname``, allocate or check ``out``, run it."""
     name = _config.get_backend() if backend is None else _config.check_backend_name(backend)
-    names = ("grad_out", "x") if len(inputs) == 2 else ("x",)
-    arrays = [_as_float_array(v, fname, n) for v, n in zip(inputs, names, strict=True)]
-    x = arrays[-1]
-    if len(arrays) == 2:
-        g = arrays[0]
+    x = _as_float_array(inputs[-1], fname, "x")
+    if len(inputs) == 1:
+        arrays: tuple[np.ndarray, ...] = (x,)
+    else:
+        g = _as_float_array(inputs[0], fname, "grad_out")
         if g.shape != x.shape:
             raise ValueError(
                 f"fastact.{fname}: grad_out and x must have the same shape, "
                 f"got grad_out {g.shape} and x {x.shape}"
             )
-        if g.dtype != x.dtype:
-            dtype = np.result_type(g.dtype, x.dtype)
-            if dtype.kind != "f":
-                dtype = np.dtype(np.float64)
-            arrays = [a.astype(dtype, copy=False) for a in arrays]
-    dtype = arrays[0].dtype
+        if g.dtype is not x.dtype:
+            common = np.result_type(g.dtype, x.dtype)
+            g, x = g.astype(common, copy=False), x.astype(common, copy=False)
+        arrays = (g, x)
+    dtype = x.dtype
     if out is None:
-        result = np.empty_like(x, dtype=dtype)
+        result = np.empty_like(x)
     else:
         result = _check_out(out, x.shape, dtype, fname)
-        arrays = [_unalias(a, result) for a in arrays]
-    module = _dispatch.resolve(name, fname, dtype, result.size)
-    blocks = _layout.blocks((*arrays, result))
-    _dispatch.execute(module, fname, blocks, alpha, result.size)
+        arrays = tuple(_unalias(a, result) for a in arrays)
+    size = result.size
+    module = _dispatch.resolve(name, fname, dtype, size)
+    _dispatch.execute(module, fname, _layout.blocks((*arrays, result)), alpha, size)
     if out is None and result.ndim == 0 and not isinstance(inputs[-1], np.ndarray):
         return result[()]
     return result

@@ -69,7 +69,14 @@ def _env_threads() -> int:
 
 _default_backend: str = _env_backend()
 _num_threads: int = _env_threads()
-_local = threading.local()
+
+
+class _ThreadState(threading.local):
+    # a class attribute as default: no AttributeError path on every call
+    override: str | None = None
+
+
+_local = _ThreadState()
 
 
 def set_backend(name: str) -> None:
@@ -111,10 +118,8 @@ def get_backend() -> str:
     >>> fa.get_backend()
     'auto'
     """
-    stack = getattr(_local, "stack", None)
-    if stack:
-        return stack[-1]
-    return _default_backend
+    override = _local.override
+    return _default_backend if override is None else override
 
 
 @contextlib.contextmanager
@@ -142,14 +147,12 @@ def use_backend(name: str) -> Iterator[str]:
     array([0., 2.])
     """
     checked = check_backend_name(name)
-    stack = getattr(_local, "stack", None)
-    if stack is None:
-        stack = _local.stack = []
-    stack.append(checked)
+    previous = _local.override
+    _local.override = checked
     try:
         yield checked
     finally:
-        stack.pop()
+        _local.override = previous
 
 
 def set_num_threads(n: int) -> None:

@@ -22,16 +22,18 @@ def blocks(arrays: Arrays) -> list[Arrays]:
     same element of every input. Nothing is copied.
     """
     out = arrays[-1]
+    ndim = out.ndim
+    if ndim == 1:
+        return [arrays] if out.size else []
     if out.size == 0:
         return []
-    if out.ndim == 1:
-        return [arrays]
-    if out.ndim == 0:
+    if ndim == 0:
         return [tuple(a.reshape(1) for a in arrays)]
+    # ravel of a contiguous array is a view in its memory order
     if all(a.flags.c_contiguous for a in arrays):
-        return [tuple(a.reshape(-1) for a in arrays)]
+        return [tuple(a.ravel() for a in arrays)]
     if all(a.flags.f_contiguous for a in arrays):
-        return [tuple(a.reshape(-1, order="F") for a in arrays)]
+        return [tuple(a.ravel("F") for a in arrays)]
     return _general(arrays)
 
 

@@ -80,7 +80,7 @@ LAYOUTS = (
     Layout("3d-unmergeable", 6 * 10 * 7, lambda f: f[:420].reshape(6, 10, 7)[::2, ::3, 1:5]),
     Layout("4d-mixed", 2 * 3 * 4 * 5, lambda f: f[:120].reshape(2, 3, 4, 5).transpose(2, 0, 3, 1)),
     Layout("byteswapped", 101, lambda f: _byteswapped(f[:101])),
-    Layout("byteswapped-2d-F", 99, lambda f: _byteswapped(np.asfortranarray(f[:99].reshape(9, 11)))),
+    Layout("byteswapped-F", 99, lambda f: _byteswapped(np.asfortranarray(f[:99].reshape(9, 11)))),
 )
 BIG = Layout("1000003", 1_000_003, lambda f: f[:1_000_003])
 

@@ -59,8 +59,13 @@ def _cases():
     swapped = np.zeros((3, 4), np.dtype(np.float32).newbyteorder("S"))
     yield "out-byteswapped", "relu", (X,), {"out": swapped}, TypeError, "native"
     yield "out-readonly", "relu", (X,), {"out": _readonly(f32)}, ValueError, "read-only"
-    yield "out-int-input", "relu", (np.arange(3),), {"out": np.zeros(3, np.float32)}, TypeError, (
-        "float64"
+    yield (
+        "out-int-input",
+        "relu",
+        (np.arange(3),),
+        {"out": np.zeros(3, np.float32)},
+        TypeError,
+        ("float64"),
     )
     yield "out-for-scalar", "relu", (1.0,), {"out": np.zeros(1)}, ValueError, "shape"
     yield "grad-shape", "relu_backward", (G, X.T), {}, ValueError, "(3, 4) and x (4, 3)"
@@ -99,7 +104,7 @@ def test_unavailable_backend_raises_runtime_error_with_the_reason(monkeypatch) -
     monkeypatch.setitem(_backends._errors, "numba", "ImportError: No module named 'numba'")
     monkeypatch.delitem(_backends._modules, "numba", raising=False)
     x = X.copy()
-    with pytest.raises(RuntimeError, match="numba.*No module named 'numba'"):
+    with pytest.raises(RuntimeError, match=r"numba.*No module named 'numba'"):
         fa.relu(x, out=x, backend="numba")
     np.testing.assert_array_equal(x, X)
     with fa.use_backend("numba"), pytest.raises(RuntimeError, match="cannot run"):

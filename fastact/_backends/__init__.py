@@ -51,9 +51,8 @@ def load(name: str) -> ModuleType:
     RuntimeError
         If the backend cannot run here; the message says why.
     """
-    module = _modules.get(name)
-    if module is not None:
-        return module
+    if name in _modules:
+        return _modules[name]
     with _lock:
         if name in _modules:
             return _modules[name]
