@@ -1,0 +1,104 @@
+"""Many threads at once, and a child forked after parallel kernels ran: right answers, no hang.
+
+Measured on this machine before fastact guarded against them: a child forked
+after Cython's GNU OpenMP ran hangs in its first parallel region, Numba's
+``omp`` layer kills such a child, and Numba's ``workqueue`` layer aborts the
+process when two threads launch parallel kernels at once. Every wait below
+has a timeout, so a hang fails the test instead of stalling CI.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+from oracle import expected
+
+import fastact as fa
+from fastact import _dispatch
+
+# big enough that every backend takes its parallel kernels
+SIZE = 2 * _dispatch.PARALLEL_MIN_SIZE + 7
+TIMEOUT = 120
+
+
+def _data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(SIZE).astype(np.float32), rng.standard_normal(SIZE).astype(
+        np.float32
+    )
+
+
+def _correct(backend: str, seed: int) -> bool:
+    g, x = _data(seed)
+    y = fa.leaky_relu(x, 0.1, backend=backend)
+    d = fa.leaky_relu_backward(g, x, 0.1, backend=backend)
+    want_y, _ = expected("leaky_relu", x, alpha=0.1)
+    want_d, _ = expected("leaky_relu_backward", x, g, alpha=0.1)
+    return y.tobytes() == want_y.tobytes() and d.tobytes() == want_d.tobytes()
+
+
+def run_forked(fn, timeout: float = TIMEOUT) -> None:
+    """Run ``fn`` in a forked child; fail if it returns False, raises, dies or hangs."""
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        code = 3
+        try:
+            code = 0 if fn() else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail(f"the forked child hung for {timeout} s")
+        time.sleep(0.02)
+    if os.WIFSIGNALED(status):
+        pytest.fail(f"the forked child was killed by signal {os.WTERMSIG(status)}")
+    assert os.WEXITSTATUS(status) == 0, f"the forked child failed (exit {os.WEXITSTATUS(status)})"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_after_parallel_kernels(backend: str) -> None:
+    assert fa.get_num_threads() > 1 or os.cpu_count() == 1
+    assert _correct(backend, seed=1)  # the parent runs parallel kernels first
+    run_forked(lambda: _correct(backend, seed=2) and not _dispatch.parallel_allowed())
+    assert _correct(backend, seed=3)  # and the parent still can
+
+
+def test_many_threads_at_once(backend: str) -> None:
+    results: dict[int, bool] = {}
+    start = threading.Barrier(8)
+
+    def work(i: int) -> None:
+        start.wait()
+        results[i] = all(_correct(backend, seed=10 * i + k) for k in range(3))
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert results == dict.fromkeys(range(8), True)
+
+
+def test_thread_limit_one_uses_serial_kernels(backend: str, monkeypatch) -> None:
+    used = []
+    real = _dispatch._run
+    monkeypatch.setattr(_dispatch, "_run", lambda fn, b, a, n: used.append(n) or real(fn, b, a, n))
+    before = fa.get_num_threads()
+    try:
+        fa.set_num_threads(1)
+        assert _correct(backend, seed=5)
+    finally:
+        fa.set_num_threads(before)
+    assert used and set(used) == {1}
