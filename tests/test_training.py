@@ -1,0 +1,219 @@
+"""fastact's layers in a NumPy training loop: the same weights as the np.where code, bit for bit.
+
+The model is ``examples/train_mlp.py`` (loaded from the checkout by path, since
+``examples/`` is not part of the installed package). Only the digits test needs
+scikit-learn (the ``examples`` extra); the others train on synthetic data.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib.util
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+import fastact as fa
+
+
+def _load_example() -> ModuleType:
+    path = Path(__file__).resolve().parents[1] / "examples" / "train_mlp.py"
+    spec = importlib.util.spec_from_file_location("train_mlp", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+train_mlp = _load_example()
+
+
+def _one_blas_thread() -> AbstractContextManager[object]:
+    """Limit BLAS to one thread if threadpoolctl is installed (it comes with scikit-learn).
+
+    The matrices here are tiny, so BLAS threads gain nothing; on a busy machine
+    their spin-waiting can stretch a millisecond step to seconds.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def _synthetic_data(n: int, dtype: type[np.floating]) -> tuple[np.ndarray, np.ndarray]:
+    """Digit-like inputs: integers 0..16 scaled to [0, 1], most of them 0, some rows all 0.
+
+    The zeros matter: an all-zero row gives a pre-activation of exactly 0 in
+    the first layer (biases start at 0), where the derivative conventions
+    (``x <= 0`` against ``x > 0``) meet.
+    """
+    rng = np.random.default_rng(1234)
+    x = rng.integers(0, 17, size=(n, 64)) * (rng.random((n, 64)) < 0.4) / 16
+    x[::7] = 0
+    y = (x[:, :32].sum(axis=1) > x[:, 32:].sum(axis=1)).astype(np.intp) + 2 * (x[:, 0] > 0)
+    return x.astype(dtype), y
+
+
+def _train(
+    activations: str,
+    *,
+    inplace: bool,
+    alpha: float,
+    dtype: type[np.floating],
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    width: int = 48,
+    batch_size: int = 32,
+    lr: float = 0.2,
+) -> list[np.ndarray]:
+    model = train_mlp.MLP(
+        (x.shape[1], width, width, 10),
+        activations=activations,
+        alpha=alpha,
+        inplace=inplace,
+        dtype=dtype,
+        seed=7,
+    )
+    opt = train_mlp.SGD(model.params, lr=lr, momentum=0.9)
+    rng = np.random.default_rng(7)
+    with _one_blas_thread():
+        for _ in range(epochs):
+            train_mlp.train_epoch(model, opt, x, y, batch_size, rng)
+    return model.params
+
+
+def _assert_bit_identical(got: list[np.ndarray], want: list[np.ndarray]) -> None:
+    assert len(got) == len(want)
+    for i, (g, w) in enumerate(zip(got, want, strict=True)):
+        assert g.dtype == w.dtype, (i, g.dtype, w.dtype)
+        # bytes, not values: assert_array_equal would let -0.0 == 0.0 pass
+        assert g.tobytes() == w.tobytes(), f"parameter {i} differs"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("inplace", [False, True], ids=["out_of_place", "inplace"])
+@pytest.mark.parametrize("alpha", [0.01, 0.2, 0.0], ids=["leaky0.01", "leaky0.2", "relu"])
+def test_weights_bit_identical_to_np_where(alpha, inplace, dtype) -> None:
+    # alpha == 0 trains fa.nn.ReLU, which gives +0.0 for negative inputs where
+    # the seed's 0 * x gives -0.0: a zero's sign never changes a sum that has
+    # a non-zero term, and the biases start at +0.0, so the weights still agree.
+    x, y = _synthetic_data(320, dtype)
+    want = _train("numpy", inplace=False, alpha=alpha, dtype=dtype, x=x, y=y, epochs=3)
+    got = _train("fastact", inplace=inplace, alpha=alpha, dtype=dtype, x=x, y=y, epochs=3)
+    for p in want:
+        assert p.dtype == dtype  # the np.where path did not promote to float64
+    initial = train_mlp.MLP((64, 48, 48, 10), alpha=alpha, dtype=dtype, seed=7).params
+    assert not any(np.array_equal(p, q) for p, q in zip(want, initial, strict=True))
+    _assert_bit_identical(got, want)
+
+
+def test_layers_hit_the_derivative_at_zero() -> None:
+    # The exactness test above means something at x == 0 only if the training
+    # there really meets pre-activations that are exactly zero.
+    x, _ = _synthetic_data(320, np.float32)
+    model = train_mlp.MLP((64, 48, 48, 10), activations="numpy", dtype=np.float32, seed=7)
+    model.forward(x)
+    layer = model.activations[0]
+    assert (layer._x == 0).any()
+    assert (layer._x < 0).any() and (layer._x > 0).any()
+
+
+def test_seed_derivative_promotes_float32_to_float64() -> None:
+    # Why WhereLeakyReLU casts leak and 1 to x's dtype: the tutorial's
+    # derivative, as written, is float64 whatever x is.
+    x = np.array([-1.0, 0.0, 2.0], dtype=np.float32)
+    assert np.where(x <= 0, 0.01, 1).dtype == np.float64
+    layer = train_mlp.WhereLeakyReLU(0.01)
+    layer.forward(x)
+    assert layer.backward(np.ones_like(x)).dtype == np.float32
+    fa_layer = fa.nn.LeakyReLU(0.01)
+    fa_layer.forward(x)
+    assert fa_layer.backward(np.ones_like(x)).tobytes() == layer.backward(np.ones_like(x)).tobytes()
+
+
+def test_numpy_activations_refuse_inplace() -> None:
+    with pytest.raises(ValueError, match="in-place"):
+        train_mlp.make_activation("numpy", 0.01, inplace=True)
+    with pytest.raises(ValueError, match="activations must be"):
+        train_mlp.make_activation("torch", 0.01, inplace=False)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    # 1 / (1 + exp(-z)) overflows in exp for large negative z; this form cannot
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+@pytest.mark.parametrize("activations", ["fastact", "numpy"])
+def test_seed_000_leaky_relu_net_with_sigmoid_output_learns(activations) -> None:
+    """The StackOverflow question's 4-sample task, fixed as its answer says.
+
+    The question put Leaky ReLU on the output of a one-layer net trained with
+    ``y - output`` errors, and also added the bias to the weights
+    (``X @ (W + b)``) and sized ``W`` with a tuple. The fix: Leaky ReLU on the
+    hidden units, a sigmoid output read as a probability, the cross-entropy
+    gradient ``p - y``, and a separate bias per layer.
+    """
+    x = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float64)
+    y = np.array([[0, 1, 0, 1]], dtype=np.float64).T
+    rng = np.random.default_rng(1)
+    w1, b1 = rng.uniform(-1, 1, (3, 8)), np.zeros(8)
+    w2, b2 = rng.uniform(-1, 1, (8, 1)), np.zeros(1)
+    act = train_mlp.make_activation(activations, alpha=0.01, inplace=False)
+    lr = 0.5
+    for _ in range(500):
+        h = act.forward(x @ w1 + b1)
+        p = _sigmoid(h @ w2 + b2)
+        grad_z2 = (p - y) / len(x)  # binary cross-entropy through the sigmoid
+        grad_z1 = act.backward(grad_z2 @ w2.T)
+        w2 -= lr * (h.T @ grad_z2)
+        b2 -= lr * grad_z2.sum(axis=0)
+        w1 -= lr * (x.T @ grad_z1)
+        b1 -= lr * grad_z1.sum(axis=0)
+    p = _sigmoid(act.forward(x @ w1 + b1) @ w2 + b2)
+    np.testing.assert_array_equal(p > 0.5, y == 1)
+    assert np.all(np.abs(p - y) < 0.1), p.ravel()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_digits_reach_95_percent_with_the_same_weights(dtype) -> None:
+    pytest.importorskip("sklearn")
+    x_train, y_train, x_test, y_test = train_mlp.load_digits_split(dtype, seed=0)
+    results = {}
+    for activations, inplace in [("numpy", False), ("fastact", True)]:
+        model = train_mlp.MLP(
+            (64, 256, 256, 10),
+            activations=activations,
+            inplace=inplace,
+            dtype=dtype,
+            seed=0,
+        )
+        opt = train_mlp.SGD(model.params, lr=0.05, momentum=0.9)
+        rng = np.random.default_rng(0)
+        with _one_blas_thread():
+            for _ in range(3):
+                train_mlp.train_epoch(model, opt, x_train, y_train, 32, rng)
+            results[activations] = (model.params, train_mlp.accuracy(model, x_test, y_test))
+    _assert_bit_identical(results["fastact"][0], results["numpy"][0])
+    assert results["fastact"][1] == results["numpy"][1] >= 0.95
+
+
+def test_example_docstrings() -> None:
+    result = doctest.testmod(train_mlp, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+def test_example_command_line(capsys) -> None:
+    pytest.importorskip("sklearn")
+    with _one_blas_thread():
+        acc = train_mlp.main(["--epochs", "1", "--width", "32", "--dtype", "float64"])
+    out = capsys.readouterr().out
+    assert "epoch   1" in out and "test accuracy" in out and "ms" in out
+    assert 0.5 < acc <= 1.0
