@@ -1,0 +1,84 @@
+"""The Cython backend: compiled C loops, vectorised and parallel with OpenMP.
+
+The work happens in the extension ``fastact._backends._cy`` (rendered by
+``setup.py`` from ``_cy.pyx.tp`` and the formulas in ``fastact._kernels``);
+this module only adapts it to the backend contract of ``fastact._backends``.
+Importing it raises ImportError when the extension was not built, which makes
+the backend "cannot run" with that reason.
+
+Besides ``get_kernel`` it offers ``fast_unary``/``fast_binary``: one C call
+that runs a kernel serially when all arrays are plain C-contiguous ndarrays
+of one dtype and shape (the common small-array case), and otherwise returns
+False without touching anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastact._backends import _cy
+from fastact._backends._cy import HAVE_OPENMP, fast_binary, fast_unary
+from fastact._kernels import KERNELS
+
+__all__ = [
+    "HAVE_OPENMP",
+    "PARALLEL_RUNTIME",
+    "PARALLEL_THREADSAFE",
+    "fast_binary",
+    "fast_unary",
+    "get_kernel",
+    "info",
+]
+
+# The extension was rendered from the formulas; a stale build would compute
+# old formulas, so refuse it rather than give wrong numbers.
+if tuple(KERNELS) != tuple(_cy.KERNEL_NAMES):
+    raise ImportError(
+        "fastact._backends._cy was built from other kernels "
+        f"({_cy.KERNEL_NAMES}); rebuild it (pip install . or "
+        "python setup.py build_ext --inplace)"
+    )
+
+#: OpenMP runs the parallel kernels; without it they are the serial ones
+PARALLEL_RUNTIME: str | None = "openmp" if HAVE_OPENMP else None
+#: every call owns its OpenMP team, so concurrent calls from threads are safe
+PARALLEL_THREADSAFE = True
+
+_SERIAL = {name: getattr(_cy, f"{name}_serial") for name in KERNELS}
+_PARALLEL = {name: getattr(_cy, f"{name}_parallel") for name in KERNELS}
+
+
+def get_kernel(name: str, parallel: bool) -> Callable[..., None]:
+    """Return the compiled kernel ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``fastact._kernels.KERNELS``.
+    parallel : bool
+        Whether the kernel may use up to ``nthreads`` OpenMP threads (it
+        stays on one thread for arrays too small to gain from more).
+
+    Returns
+    -------
+    callable
+        ``k(x, out, alpha, nthreads)`` or ``k(g, x, out, alpha, nthreads)``.
+    """
+    return (_PARALLEL if parallel else _SERIAL)[name]
+
+
+def info() -> dict[str, str]:
+    """Describe this backend for ``show_config``.
+
+    Returns
+    -------
+    dict of str to str
+        Build (Cython, compiler, flags, OpenMP) and runtime (vector ISA) facts.
+    """
+    return {
+        "cython": _cy.BUILD_CYTHON,
+        "compiler": _cy.BUILD_COMPILER,
+        "cflags": _cy.BUILD_CFLAGS,
+        "threading": "OpenMP" if HAVE_OPENMP else "none (built without OpenMP: serial only)",
+        "vector ISA": _cy.cpu_level(),
+    }

@@ -1,0 +1,342 @@
+"""Tests of the Cython backend's compiled kernels, called directly.
+
+The expected values come from an evaluation of the formulas written out here
+with NumPy, independent of ``fastact._kernels`` and of the extension; results
+are compared bit for bit (NaN payloads and signed zeros included).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from fastact._kernels import KERNELS
+
+cy = pytest.importorskip("fastact._backends.cython", reason="Cython backend not built")
+_cy = cy._cy
+
+DTYPES = (np.float16, np.float32, np.float64)
+ALPHAS = (0.0, 0.01, 0.2, math.exp(-2), 1.0, -0.5)
+UINT = {np.float16: np.uint16, np.float32: np.uint32, np.float64: np.uint64}
+BINARY = {name for name, k in KERNELS.items() if len(k.inputs) == 2}
+
+
+def reference(name: str, g, x, alpha: float) -> np.ndarray:
+    """The formulas of the spec, evaluated with NumPy in the compute type."""
+    dt = x.dtype.type
+    ct = np.float32 if dt is np.float16 else dt
+    xc = x.astype(ct)
+    gc = None if g is None else g.astype(ct)
+    a = ct(alpha)
+    zero, one = np.zeros_like(x), np.ones_like(x)
+    with np.errstate(all="ignore"):
+        if name == "relu":
+            return np.where(xc < 0, zero, x)
+        if name == "leaky_relu":
+            return np.where(xc > 0, x, (a * xc).astype(dt))
+        if name == "relu_grad":
+            return np.where(xc > 0, one, zero)
+        if name == "leaky_relu_grad":
+            return np.where(xc > 0, one, np.full_like(x, a.astype(dt)))
+        if name == "relu_backward":
+            return np.where(xc > 0, g, zero)
+        if name == "leaky_relu_backward":
+            return np.where(xc > 0, g, (a * gc).astype(dt))
+    raise AssertionError(name)
+
+
+def special(dtype) -> np.ndarray:
+    """Edge values: NaNs (quiet, signalling, negative, payloads), infs, zeros,
+    denormals, extremes."""
+    fi = np.finfo(dtype)
+    u = UINT[dtype]
+    nbits = np.dtype(dtype).itemsize * 8
+    mant = fi.nmant
+    exp_all = ((1 << (nbits - 1)) - 1) ^ ((1 << mant) - 1)
+    nans = np.array(
+        [exp_all | (1 << (mant - 1)), exp_all | 1, exp_all | 0b101 | (1 << (mant - 1))], dtype=u
+    )
+    nans = np.concatenate([nans, nans | u(1 << (nbits - 1))]).view(dtype)
+    vals = [
+        0.0,
+        -0.0,
+        np.inf,
+        -np.inf,
+        fi.max,
+        -fi.max,
+        fi.tiny,
+        -fi.tiny,
+        fi.smallest_subnormal,
+        -fi.smallest_subnormal,
+        1.0,
+        -1.0,
+        0.5,
+        -3.25,
+        1e-3,
+        -1e-3,
+    ]
+    return np.concatenate([nans, np.array(vals, dtype=dtype)])
+
+
+def data(dtype, n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    sp = special(dtype)
+    x = rng.standard_normal(n).astype(dtype)
+    x[: min(n, sp.size)] = sp[: min(n, sp.size)]
+    return rng.permutation(x)
+
+
+def bits(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).view(UINT[a.dtype.type])
+
+
+def run(name, g, x, out, alpha, parallel=False, nthreads=2):
+    k = cy.get_kernel(name, parallel)
+    if name in BINARY:
+        k(g, x, out, alpha, nthreads)
+    else:
+        k(x, out, alpha, nthreads)
+
+
+def check(name, g, x, alpha, out=None, parallel=False):
+    expected = reference(name, g, x, alpha)
+    if out is None:
+        out = np.empty_like(x)
+    run(name, g, x, out, alpha, parallel)
+    np.testing.assert_array_equal(bits(out), bits(expected), err_msg=f"{name} a={alpha}")
+
+
+def layouts(dtype, seed=0):
+    """(label, x, g) pairs covering every layout the contract allows."""
+    x1 = data(dtype, 301, seed)
+    g1 = data(dtype, 301, seed + 1)
+    x2 = data(dtype, 37 * 23, seed).reshape(37, 23)
+    g2 = data(dtype, 37 * 23, seed + 1).reshape(37, 23)
+    unaligned = np.frombuffer(b"\0" + x1.tobytes(), dtype=dtype, offset=1)
+    yield "contiguous", x1, g1
+    yield "strided", x1[::3][:100], g1[1::3][:100]
+    yield "negative", x1[::-1], g1[::-1]
+    yield "zero-stride", np.broadcast_to(x1[5], (40,)), np.broadcast_to(g1[7], (40,))
+    yield "unaligned", unaligned, g1
+    yield "2d", x2, g2
+    yield "transposed", x2.T, g2.T
+    yield "fortran", np.asfortranarray(x2), np.asfortranarray(g2)
+    yield "mixed-order", x2, np.asfortranarray(g2)
+    yield "row-slices", x2[:, 2:19], g2[:, 1:18]
+    yield "2d-negative", x2[::-2, ::-1], g2[::2, ::-1]
+    yield (
+        "2d-zero-stride",
+        np.broadcast_to(x2[3], (5, 23)),
+        np.broadcast_to(g2[:, :1], (37, 23))[:5],
+    )
+    yield "column", x2[:, 4:5], g2[:, 6:7]
+    yield "empty", x1[:0], g1[:0]
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(KERNELS))
+def test_layouts_bit_exact(name, dtype, parallel):
+    for label, x, g in layouts(dtype):
+        for alpha in ALPHAS:
+            gg = g if name in BINARY else None
+            try:
+                check(name, gg, x, alpha, parallel=parallel)
+            except AssertionError as exc:
+                raise AssertionError(f"layout {label}") from exc
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(KERNELS))
+def test_out_layouts_and_in_place(name, dtype):
+    x = data(dtype, 40 * 30).reshape(40, 30)
+    g = data(dtype, 40 * 30, 5).reshape(40, 30)
+    gg = g if name in BINARY else None
+    for out in (
+        np.empty_like(x, order="F"),
+        np.empty((30, 40), dtype).T,
+        np.empty((80, 60), dtype)[::2, ::2],
+    ):
+        check(name, gg, x, 0.2, out=out)
+    expected = reference(name, gg, x, 0.2)
+    inplace = x.copy()
+    run(name, gg, inplace, inplace, 0.2)
+    assert np.array_equal(bits(inplace), bits(expected))
+    if name in BINARY:
+        inplace = g.copy()
+        run(name, inplace, x, inplace, 0.2)
+        assert np.array_equal(bits(inplace), bits(expected))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(KERNELS))
+@pytest.mark.parametrize("n", [32768 * 2 + 1, 32768 * 5 - 7])
+def test_parallel_large(name, dtype, n):
+    x = data(dtype, n, 3)
+    g = data(dtype, n, 4) if name in BINARY else None
+    check(name, g, x, 0.01, parallel=True)
+    check(name, None if g is None else g[::-1], x[::-1], 0.01, parallel=True)
+    x2 = x[: n // 7 * 7].reshape(7, -1)
+    g2 = None if g is None else g[: n // 7 * 7].reshape(7, -1)
+    check(name, None if g2 is None else g2.T, x2.T, -0.5, parallel=True)
+
+
+@pytest.mark.parametrize("name", list(KERNELS))
+def test_float16_exhaustive(name):
+    every = np.arange(65536, dtype=np.uint16).view(np.float16)
+    shuffled = np.random.default_rng(1).permutation(every)
+    for alpha in ALPHAS:
+        check(name, shuffled if name in BINARY else None, every, alpha)
+        if name in BINARY:
+            check(name, every, shuffled, alpha)
+
+
+def test_half_conversions_exhaustive_and_sampled():
+    h = np.arange(65536, dtype=np.uint16)
+    f = np.empty(65536, np.float32)
+    _cy._half_to_float(h, f)
+    assert np.array_equal(f.view(np.uint32), h.view(np.float16).astype(np.float32).view(np.uint32))
+    # float32 -> float16 was checked over all 2**32 patterns during development;
+    # here: every float32 whose exponent is near the half range, sampled mantissas.
+    rng = np.random.default_rng(2)
+    exps = np.arange(100, 160, dtype=np.uint32) << 23
+    mant = np.concatenate(
+        [
+            rng.integers(0, 1 << 23, 20000, dtype=np.uint32),
+            np.arange(0, 1 << 23, 1 << 12, dtype=np.uint32),
+            np.arange(0x1000 - 2, 0x1000 + 3, dtype=np.uint32) % (1 << 23),
+            np.arange(0x2000 - 2, 0x2000 + 3, dtype=np.uint32),
+        ]
+    )
+    src = (exps[:, None] | mant[None, :]).ravel()
+    src = np.concatenate(
+        [src, src | np.uint32(1 << 31), np.arange(0x7F800000, 0x7F801000, dtype=np.uint32)]
+    )
+    src = src.view(np.float32)
+    dst = np.empty(src.size, np.uint16)
+    _cy._float_to_half(src, dst)
+    with np.errstate(all="ignore"):
+        expected = src.astype(np.float16).view(np.uint16)
+    assert np.array_equal(dst, expected)
+
+
+def test_fast_paths():
+    names = list(KERNELS)
+    for dtype in DTYPES:
+        x = data(dtype, 1000)
+        g = data(dtype, 1000, 9)
+        for i, name in enumerate(names):
+            for alpha in ALPHAS:
+                out = np.empty_like(x)
+                if name in BINARY:
+                    assert cy.fast_binary(i, g, x, out, alpha) is True
+                    expected = reference(name, g, x, alpha)
+                else:
+                    assert cy.fast_unary(i, x, out, alpha) is True
+                    expected = reference(name, None, x, alpha)
+                assert np.array_equal(bits(out), bits(expected))
+    x = np.linspace(-1, 1, 12, dtype=np.float32)
+    sentinel = np.full_like(x, 7)
+    declined = [
+        (x.tolist(), np.empty_like(x)),
+        (x, sentinel[::1].reshape(3, 4)),
+        (x[::2], np.empty(6, np.float32)),
+        (x, np.empty(12, np.float64)),
+        (x.astype(">f4"), np.empty(12, ">f4")),
+        (x.view(np.ndarray).view(type("Sub", (np.ndarray,), {})), np.empty_like(x)),
+    ]
+    for xx, out in declined:
+        before = out.copy()
+        assert cy.fast_unary(1, xx, out, 0.1) is False
+        assert np.array_equal(out, before, equal_nan=True)
+    ro = np.empty_like(x)
+    ro.flags.writeable = False
+    assert cy.fast_unary(1, x, ro, 0.1) is False
+    buf = np.zeros(20, np.float32)
+    assert cy.fast_unary(1, buf[:12], buf[4:16], 0.1) is False  # partial overlap
+    assert not buf.any()
+    inplace = x.copy()
+    assert cy.fast_unary(1, inplace, inplace, 0.1) is True
+    assert np.array_equal(inplace, reference("leaky_relu", None, x, 0.1))
+    assert cy.fast_binary(5, x, x, np.empty_like(x), 0.1) is True
+    assert cy.fast_binary(5, x, x[::-1], np.empty_like(x), 0.1) is False
+    with pytest.raises(ValueError):
+        cy.fast_unary(4, x, np.empty_like(x), 0.1)
+    with pytest.raises(ValueError):
+        cy.fast_binary(1, x, x, np.empty_like(x), 0.1)
+
+
+def test_threads_concurrently():
+    # 8 threads, serial and parallel kernels, each checking its own results
+    errors = []
+    n = 200_000
+    x = data(np.float32, n)
+    expected = bits(reference("leaky_relu", None, x, 0.2))
+
+    def worker(i):
+        try:
+            out = np.empty_like(x)
+            for j in range(20):
+                out[:] = 0
+                run("leaky_relu", None, x, out, 0.2, parallel=(i + j) % 2 == 0)
+                if not np.array_equal(bits(out), expected):
+                    errors.append(i)
+        except Exception as exc:  # report, don't lose, a worker failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+
+
+def _child(q):
+    import fastact as fa
+
+    x = np.linspace(-1, 1, 2_000_000, dtype=np.float32)
+    y = fa.leaky_relu(x, 0.1, backend="cython")
+    q.put(bool(y[0] == np.float32(-0.1) and y[-1] == 1))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork is a Linux concern here")
+def test_fork_after_parallel_kernels():
+    # GNU OpenMP hangs a forked child that enters a parallel region if the
+    # parent used one; the dispatcher must route such a child to serial code.
+    fa = pytest.importorskip("fastact")
+    x = np.linspace(-1, 1, 2_000_000, dtype=np.float32)
+    run("leaky_relu", None, x, np.empty_like(x), 0.1, parallel=True)
+    fa.leaky_relu(x, 0.1, backend="cython")
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(q,))
+    p.start()
+    p.join(timeout=60)
+    if p.is_alive():
+        p.kill()
+        p.join()
+        pytest.fail("forked child hung in the cython backend")
+    assert p.exitcode == 0
+    assert q.get(timeout=5) is True
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the OpenMP requirement is for Linux")
+def test_linux_build_has_openmp():
+    assert cy.HAVE_OPENMP
+    assert cy.PARALLEL_RUNTIME == "openmp"
+
+
+def test_contract_surface():
+    assert cy.PARALLEL_THREADSAFE is True
+    assert tuple(_cy.KERNEL_NAMES) == tuple(KERNELS)
+    info = cy.info()
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in info.items())
+    for name in KERNELS:
+        assert callable(cy.get_kernel(name, False)) and callable(cy.get_kernel(name, True))
