@@ -212,8 +212,13 @@ def test_example_docstrings() -> None:
 
 def test_example_command_line(capsys) -> None:
     pytest.importorskip("sklearn")
-    with _one_blas_thread():
-        acc = train_mlp.main(["--epochs", "1", "--width", "32", "--dtype", "float64"])
+    threads = fa.get_num_threads()
+    args = ["--epochs", "1", "--width", "32", "--dtype", "float64", "--threads", "1"]
+    acc = train_mlp.main([*args, "--inplace"])
     out = capsys.readouterr().out
     assert "epoch   1" in out and "test accuracy" in out and "ms" in out
+    assert fa.get_num_threads() == threads  # --threads 1 was undone
+    with pytest.raises(SystemExit):
+        train_mlp.main(["--activations", "numpy", "--inplace"])
+    assert "np.where always allocates" in capsys.readouterr().err
     assert 0.5 < acc <= 1.0
