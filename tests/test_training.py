@@ -100,13 +100,14 @@ def _assert_bit_identical(got: list[np.ndarray], want: list[np.ndarray]) -> None
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("inplace", [False, True], ids=["out_of_place", "inplace"])
 @pytest.mark.parametrize("alpha", [0.01, 0.2, 0.0], ids=["leaky0.01", "leaky0.2", "relu"])
-def test_weights_bit_identical_to_np_where(alpha, inplace, dtype) -> None:
+def test_weights_bit_identical_to_np_where(alpha, inplace, dtype, backend) -> None:
     # alpha == 0 trains fa.nn.ReLU, which gives +0.0 for negative inputs where
     # the seed's 0 * x gives -0.0: a zero's sign never changes a sum that has
     # a non-zero term, and the biases start at +0.0, so the weights still agree.
     x, y = _synthetic_data(320, dtype)
     want = _train("numpy", inplace=False, alpha=alpha, dtype=dtype, x=x, y=y, epochs=3)
-    got = _train("fastact", inplace=inplace, alpha=alpha, dtype=dtype, x=x, y=y, epochs=3)
+    with fa.use_backend(backend):
+        got = _train("fastact", inplace=inplace, alpha=alpha, dtype=dtype, x=x, y=y, epochs=3)
     for p in want:
         assert p.dtype == dtype  # the np.where path did not promote to float64
     initial = train_mlp.MLP((64, 48, 48, 10), alpha=alpha, dtype=dtype, seed=7).params
