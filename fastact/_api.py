@@ -14,8 +14,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fastact import _config, _dispatch, _layout
+from fastact._kernels import KERNELS
 
 _KINDS_AS_FLOAT64 = "biu"
+_INDEX = {name: i for i, name in enumerate(KERNELS)}
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 
 
@@ -123,6 +125,25 @@ def _call(
     return result
 
 
+def _no_fast_path(*args: object) -> None:
+    return None
+
+
+def _bind_fast_path(*args: object) -> Any:
+    """First call: bind the compiled fast path if the Cython backend runs, then use it."""
+    global _fast_unary, _fast_binary
+    fast = _dispatch.fast_path()
+    _fast_unary, _fast_binary = fast if fast is not None else (_no_fast_path, _no_fast_path)
+    return (_fast_binary if len(args) == 6 else _fast_unary)(*args)
+
+
+# The common case (auto backend, C-contiguous float arrays, a float alpha, up to
+# the size where the dispatcher would go parallel) in one C call; anything else,
+# errors included, returns None and takes the general path of ``_call``.
+_fast_unary: Any = _bind_fast_path
+_fast_binary: Any = _bind_fast_path
+
+
 def relu(
     x: ArrayLike, *, out: NDArray[np.floating] | None = None, backend: str | None = None
 ) -> Any:
@@ -168,6 +189,10 @@ def relu(
     >>> fa.relu(x, out=x) is x
     True
     """
+    if backend is None and _config.auto_everywhere:
+        result = _fast_unary(_INDEX["relu"], x, out, 0.0, _dispatch.fast_max_size)
+        if result is not None:
+            return result
     return _call("relu", (x,), 0.0, out, backend)
 
 
@@ -223,6 +248,10 @@ def leaky_relu(
     >>> fa.leaky_relu(-4.0, 0.25)
     np.float64(-1.0)
     """
+    if backend is None and _config.auto_everywhere:
+        result = _fast_unary(_INDEX["leaky_relu"], x, out, alpha, _dispatch.fast_max_size)
+        if result is not None:
+            return result
     a = _check_alpha(alpha, "leaky_relu")
     return _call("leaky_relu", (x,), a, out, backend)
 
@@ -264,6 +293,10 @@ def relu_grad(
     >>> fa.relu_grad(np.array([-1.0, 0.0, 2.0]))
     array([0., 0., 1.])
     """
+    if backend is None and _config.auto_everywhere:
+        result = _fast_unary(_INDEX["relu_grad"], x, out, 0.0, _dispatch.fast_max_size)
+        if result is not None:
+            return result
     return _call("relu_grad", (x,), 0.0, out, backend)
 
 
@@ -311,6 +344,10 @@ def leaky_relu_grad(
     >>> fa.leaky_relu_grad(np.array([-1.0, 0.0, 2.0]), alpha=0.5)
     array([0.5, 0.5, 1. ])
     """
+    if backend is None and _config.auto_everywhere:
+        result = _fast_unary(_INDEX["leaky_relu_grad"], x, out, alpha, _dispatch.fast_max_size)
+        if result is not None:
+            return result
     a = _check_alpha(alpha, "leaky_relu_grad")
     return _call("leaky_relu_grad", (x,), a, out, backend)
 
@@ -363,6 +400,12 @@ def relu_backward(
     >>> fa.relu_backward(np.array([5.0, 5.0, 5.0]), np.array([-1.0, 0.0, 2.0]))
     array([0., 0., 5.])
     """
+    if backend is None and _config.auto_everywhere:
+        result = _fast_binary(
+            _INDEX["relu_backward"], grad_out, x, out, 0.0, _dispatch.fast_max_size
+        )
+        if result is not None:
+            return result
     return _call("relu_backward", (grad_out, x), 0.0, out, backend)
 
 
@@ -416,5 +459,11 @@ def leaky_relu_backward(
     >>> fa.leaky_relu_backward(np.array([4.0, 4.0]), np.array([-1.0, 2.0]), alpha=0.5)
     array([2., 4.])
     """
+    if backend is None and _config.auto_everywhere:
+        result = _fast_binary(
+            _INDEX["leaky_relu_backward"], grad_out, x, out, alpha, _dispatch.fast_max_size
+        )
+        if result is not None:
+            return result
     a = _check_alpha(alpha, "leaky_relu_backward")
     return _call("leaky_relu_backward", (grad_out, x), a, out, backend)

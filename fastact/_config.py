@@ -68,6 +68,16 @@ def _env_threads() -> int:
 
 
 _default_backend: str = _env_backend()
+_overrides_active = 0  # use_backend blocks open in any thread
+_overrides_lock = threading.Lock()
+#: True while every call with ``backend=None`` means "auto" in every thread:
+#: the public functions read this one global to take their compiled fast path.
+auto_everywhere: bool = _default_backend == "auto"
+
+
+def _update_auto_everywhere() -> None:
+    global auto_everywhere
+    auto_everywhere = _default_backend == "auto" and _overrides_active == 0
 _num_threads: int = _env_threads()
 
 
@@ -103,6 +113,7 @@ def set_backend(name: str) -> None:
     """
     global _default_backend
     _default_backend = check_backend_name(name)
+    _update_auto_everywhere()
 
 
 def get_backend() -> str:
@@ -146,13 +157,20 @@ def use_backend(name: str) -> Iterator[str]:
     ...     fa.relu([-1.0, 2.0])
     array([0., 2.])
     """
+    global _overrides_active
     checked = check_backend_name(name)
     previous = _local.override
     _local.override = checked
+    with _overrides_lock:
+        _overrides_active += 1
+        _update_auto_everywhere()
     try:
         yield checked
     finally:
         _local.override = previous
+        with _overrides_lock:
+            _overrides_active -= 1
+            _update_auto_everywhere()
 
 
 def set_num_threads(n: int) -> None:

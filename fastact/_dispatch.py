@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,8 @@ from fastact import _backends, _config
 #: below this many elements a parallel kernel does not pay for its threads
 #: (float32 and float64 alike; see the README's dispatcher section)
 PARALLEL_MIN_SIZE = 1 << 17
+#: the largest call the compiled fast path of the public functions serves
+fast_max_size = PARALLEL_MIN_SIZE - 1
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -51,6 +54,14 @@ def _runtime_lock(runtime: str) -> threading.Lock:
         with _locks_guard:
             lock = _locks.setdefault(runtime, threading.Lock())
     return lock
+
+
+def fast_path() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    """The Cython backend's ``(fast_unary, fast_binary)``, or None if it cannot run."""
+    if _backends.status("cython") is not None:
+        return None
+    cy = _backends.load("cython")
+    return cy.fast_unary, cy.fast_binary
 
 
 def resolve(backend: str, kernel: str, dtype: np.dtype, size: int) -> ModuleType:

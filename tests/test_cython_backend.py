@@ -227,6 +227,7 @@ def test_half_conversions_exhaustive_and_sampled():
 
 def test_fast_paths():
     names = list(KERNELS)
+    big = 1 << 40
     for dtype in DTYPES:
         x = data(dtype, 1000)
         g = data(dtype, 1000, 9)
@@ -234,41 +235,54 @@ def test_fast_paths():
             for alpha in ALPHAS:
                 out = np.empty_like(x)
                 if name in BINARY:
-                    assert cy.fast_binary(i, g, x, out, alpha) is True
+                    assert cy.fast_binary(i, g, x, out, alpha, big) is out
+                    fresh = cy.fast_binary(i, g, x, None, alpha, big)
                     expected = reference(name, g, x, alpha)
                 else:
-                    assert cy.fast_unary(i, x, out, alpha) is True
+                    assert cy.fast_unary(i, x, out, alpha, big) is out
+                    fresh = cy.fast_unary(i, x, None, alpha, big)
                     expected = reference(name, None, x, alpha)
                 assert np.array_equal(bits(out), bits(expected))
+                assert fresh.dtype == x.dtype and np.array_equal(bits(fresh), bits(expected))
     x = np.linspace(-1, 1, 12, dtype=np.float32)
     sentinel = np.full_like(x, 7)
     declined = [
-        (x.tolist(), np.empty_like(x)),
-        (x, sentinel[::1].reshape(3, 4)),
-        (x[::2], np.empty(6, np.float32)),
-        (x, np.empty(12, np.float64)),
-        (x.astype(">f4"), np.empty(12, ">f4")),
-        (x.view(np.ndarray).view(type("Sub", (np.ndarray,), {})), np.empty_like(x)),
+        (x.tolist(), np.empty_like(x), 0.1, big),
+        (x, sentinel[::1].reshape(3, 4), 0.1, big),
+        (x[::2], np.empty(6, np.float32), 0.1, big),
+        (x[::2], None, 0.1, big),
+        (x, np.empty(12, np.float64), 0.1, big),
+        (x.astype(">f4"), np.empty(12, ">f4"), 0.1, big),
+        (x.astype(">f4"), np.empty(12, np.float32), 0.1, big),
+        (x.astype(">f4"), None, 0.1, big),
+        (x.view(np.ndarray).view(type("Sub", (np.ndarray,), {})), np.empty_like(x), 0.1, big),
+        (x, np.empty_like(x), 1, big),  # alpha not a float: the general path converts it
+        (x, np.empty_like(x), np.float32(0.1), big),
+        (x, np.empty_like(x), float("nan"), big),
+        (x, np.empty_like(x), float("inf"), big),
+        (x, np.empty_like(x), 0.1, 11),  # over max_size
+        (x.astype(np.int64), None, 0.1, big),
     ]
-    for xx, out in declined:
-        before = out.copy()
-        assert cy.fast_unary(1, xx, out, 0.1) is False
-        assert np.array_equal(out, before, equal_nan=True)
+    for xx, out, alpha, limit in declined:
+        before = None if out is None else out.copy()
+        assert cy.fast_unary(1, xx, out, alpha, limit) is None
+        if out is not None:
+            assert np.array_equal(out, before, equal_nan=True)
     ro = np.empty_like(x)
     ro.flags.writeable = False
-    assert cy.fast_unary(1, x, ro, 0.1) is False
+    assert cy.fast_unary(1, x, ro, 0.1, big) is None
     buf = np.zeros(20, np.float32)
-    assert cy.fast_unary(1, buf[:12], buf[4:16], 0.1) is False  # partial overlap
+    assert cy.fast_unary(1, buf[:12], buf[4:16], 0.1, big) is None  # partial overlap
     assert not buf.any()
     inplace = x.copy()
-    assert cy.fast_unary(1, inplace, inplace, 0.1) is True
+    assert cy.fast_unary(1, inplace, inplace, 0.1, big) is inplace
     assert np.array_equal(inplace, reference("leaky_relu", None, x, 0.1))
-    assert cy.fast_binary(5, x, x, np.empty_like(x), 0.1) is True
-    assert cy.fast_binary(5, x, x[::-1], np.empty_like(x), 0.1) is False
+    assert cy.fast_binary(5, x, x, np.empty_like(x), 0.1, big) is not None
+    assert cy.fast_binary(5, x, x[::-1], np.empty_like(x), 0.1, big) is None
     with pytest.raises(ValueError):
-        cy.fast_unary(4, x, np.empty_like(x), 0.1)
+        cy.fast_unary(4, x, np.empty_like(x), 0.1, big)
     with pytest.raises(ValueError):
-        cy.fast_binary(1, x, x, np.empty_like(x), 0.1)
+        cy.fast_binary(1, x, x, np.empty_like(x), 0.1, big)
 
 
 def test_threads_concurrently():
