@@ -14,10 +14,19 @@ Run (about 15 s)::
 
     pytest bench/test_bench_training.py
 
-On a shared machine, pin the thread counts so that BLAS and fastact threads
-do not wait on cores that another process holds::
+Thread settings decide this benchmark more than the kernels do. Pinned to
+one thread each, it compares the activation code alone::
 
     OPENBLAS_NUM_THREADS=1 FASTACT_NUM_THREADS=1 pytest bench/test_bench_training.py
+
+With the defaults (BLAS and fastact both multi-threaded), OpenMP worker
+threads that spin-wait after a parallel fastact kernel (libgomp's default
+wait policy) take cores from the BLAS threads of the next matrix product;
+on a 2-core machine that made the fastact epochs slower than the ``np.where``
+ones. ``OMP_WAIT_POLICY=PASSIVE`` in the environment removes the effect, so
+compare the default run with::
+
+    OMP_WAIT_POLICY=PASSIVE pytest bench/test_bench_training.py
 """
 
 from __future__ import annotations
