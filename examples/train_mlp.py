@@ -93,8 +93,6 @@ class WhereLeakyReLU:
     array([2., 4.], dtype=float32)
     """
 
-    inplace = False
-
     def __init__(self, alpha: float = 0.01) -> None:
         self.alpha = float(alpha)
         self._x: Array | None = None
