@@ -1,5 +1,21 @@
 """Pick, per call, the backend and the serial or parallel kernel, and run it safely.
 
+The rules ``backend="auto"`` follows (``rules()`` says them for ``show_config``):
+
+* Cython when its extension is built: compiled ahead of time, it never makes
+  a call wait. Without it, NumPy serves while Numba is imported and compiled
+  (or loaded from its disk cache) in a background thread; Numba takes over
+  once every kernel is ready. Numba is never imported by ``import fastact``.
+* Small calls (under ``parallel_min_size``) run serially; for C-contiguous
+  float arrays the public functions do that in one compiled call.
+* Larger calls are timed: per backend, dtype size and power-of-two size
+  bucket, the last serial and the last parallel time per element are kept,
+  the faster one runs, and the slower one is timed again at most once a
+  second. Parallel starts out favoured. On a machine whose other cores are
+  busy, an OpenMP team waits for a descheduled thread (measured here: 8 ms
+  for a 50 us kernel); timing makes auto go serial then, at the cost of one
+  slow call a second at most.
+
 Safety rules, whatever the backend:
 
 * a parallel runtime that is not thread-safe never runs two kernels at once:
@@ -12,6 +28,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
@@ -20,23 +37,58 @@ import numpy as np
 
 from fastact import _backends, _config
 
-#: below this many elements a parallel kernel does not pay for its threads
-#: (float32 and float64 alike; see the README's dispatcher section)
-PARALLEL_MIN_SIZE = 1 << 17
+#: Below this many elements (by item size) parallel kernels are not tried.
+#: Measured on a 2-core AMD EPYC (see README): serial and parallel meet near
+#: 512 KiB for float32 and float64; float16 converts in registers, so its
+#: kernels are compute bound and gain from threads from 128 KiB.
+PARALLEL_MIN_SIZE = {2: 1 << 16, 4: 1 << 17, 8: 1 << 16}
 #: the largest call the compiled fast path of the public functions serves
-fast_max_size = PARALLEL_MIN_SIZE - 1
+fast_max_size = min(PARALLEL_MIN_SIZE.values()) - 1
+#: how often the slower of serial and parallel is timed again (seconds)
+PROBE_INTERVAL = 1.0
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 _parallel_ran = False
 _forked_after_parallel = False
+_numba_state = "idle"  # idle -> warming -> ready | failed
+
+
+class _Timing:
+    """The last serial and parallel seconds per element of one size bucket (0: unknown)."""
+
+    __slots__ = ("parallel", "probe_after", "serial")
+
+    def __init__(self) -> None:
+        self.serial = 0.0
+        self.parallel = 0.0
+        self.probe_after = 0.0
+
+    def choose_parallel(self, now: float) -> bool:
+        if self.parallel == 0.0:
+            return True
+        if self.serial == 0.0:
+            self.probe_after = now + PROBE_INTERVAL
+            return False
+        faster = self.parallel < self.serial
+        if now >= self.probe_after:
+            self.probe_after = now + PROBE_INTERVAL
+            return not faster
+        return faster
+
+
+_timings: dict[tuple[str, int, int], _Timing] = {}
 
 
 def _after_fork_in_child() -> None:
-    global _forked_after_parallel, _locks
+    global _forked_after_parallel, _locks, _numba_state
     if _parallel_ran:
         _forked_after_parallel = True
     _locks = {}
+    if _numba_state == "warming":
+        # the warm-up thread did not survive the fork, and Numba may be half
+        # set up: this child stays with what it can run now
+        _numba_state = "failed"
 
 
 if hasattr(os, "register_at_fork"):
@@ -74,10 +126,32 @@ def resolve(backend: str, kernel: str, dtype: np.dtype, size: int) -> ModuleType
     """
     if backend != "auto":
         return _backends.load(backend)
-    for name in ("cython", "numpy"):
-        if _backends.status(name) is None:
-            return _backends.load(name)
+    if _backends.status("cython") is None:
+        return _backends.load("cython")
+    if _numba_state == "ready":
+        return _backends.load("numba")
+    if _numba_state == "idle":
+        _start_numba_warmup()
     return _backends.load("numpy")
+
+
+def _start_numba_warmup() -> None:
+    global _numba_state
+    with _locks_guard:
+        if _numba_state != "idle":
+            return
+        _numba_state = "warming"
+    threading.Thread(target=_warm_numba, name="fastact-numba-warmup", daemon=True).start()
+
+
+def _warm_numba() -> None:
+    global _numba_state
+    try:
+        _backends.load("numba").warmup()
+    except Exception:  # numba missing or broken: auto keeps NumPy, show_config says why
+        _numba_state = "failed"
+    else:
+        _numba_state = "ready"
 
 
 def execute(
@@ -91,22 +165,32 @@ def execute(
     global _parallel_ran
     nthreads = _config.get_num_threads()
     runtime = module.PARALLEL_RUNTIME
+    itemsize = blocks[0][-1].itemsize if blocks else 8
     if (
-        runtime is not None
-        and nthreads > 1
-        and size >= PARALLEL_MIN_SIZE
-        and not _forked_after_parallel
+        runtime is None
+        or nthreads == 1
+        or size < PARALLEL_MIN_SIZE[itemsize]
+        or _forked_after_parallel
     ):
-        lock = None if module.PARALLEL_THREADSAFE else _runtime_lock(runtime)
-        if lock is None or lock.acquire(blocking=False):
-            try:
-                _parallel_ran = True
-                _run(module.get_kernel(kernel, True), blocks, alpha, nthreads)
-            finally:
-                if lock is not None:
-                    lock.release()
-            return
-    _run(module.get_kernel(kernel, False), blocks, alpha, 1)
+        _run(module.get_kernel(kernel, False), blocks, alpha, 1)
+        return
+    key = (module.__name__, itemsize, size.bit_length())
+    timing = _timings.get(key)
+    if timing is None:
+        timing = _timings.setdefault(key, _Timing())
+    start = time.perf_counter()
+    lock = None if module.PARALLEL_THREADSAFE else _runtime_lock(runtime)
+    if timing.choose_parallel(start) and (lock is None or lock.acquire(blocking=False)):
+        try:
+            _parallel_ran = True
+            _run(module.get_kernel(kernel, True), blocks, alpha, nthreads)
+        finally:
+            if lock is not None:
+                lock.release()
+        timing.parallel = (time.perf_counter() - start) / size
+    else:
+        _run(module.get_kernel(kernel, False), blocks, alpha, 1)
+        timing.serial = (time.perf_counter() - start) / size
 
 
 def _run(
@@ -121,10 +205,28 @@ def _run(
 
 def rules() -> list[str]:
     """The rules ``backend="auto"`` follows, as sentences for ``show_config``."""
-    return [
-        "1. cython if its extension is built, else numpy (numba only when asked for)",
-        f"2. parallel kernels from {PARALLEL_MIN_SIZE} elements when more than one thread is "
-        "allowed, serial below",
-        "3. a runtime that is not thread-safe runs one parallel call at a time; others run serial",
-        "4. a process forked after parallel kernels ran uses serial kernels only",
+    if _backends.status("cython") is None:
+        first = "1. cython: its kernels are compiled ahead of time"
+    else:
+        first = (
+            f"1. cython cannot run; numpy serves until numba is compiled in the background "
+            f"(numba: {_numba_state})"
+        )
+    sizes = ", ".join(f"float{8 * k}: {v}" for k, v in sorted(PARALLEL_MIN_SIZE.items()))
+    lines = [
+        first,
+        f"2. serial below {sizes} elements (C-contiguous calls in one compiled step)",
+        "3. above: the faster of serial and parallel, timed per size bucket; the slower is "
+        f"timed again every {PROBE_INTERVAL:g} s",
+        "4. a runtime that is not thread-safe runs one parallel call at a time; others go serial",
+        "5. a process forked after parallel kernels ran uses serial kernels only",
     ]
+    measured = sorted(_timings.items())
+    if measured:
+        lines.append("   timings so far (ns per element, serial / parallel):")
+        for (mod, itemsize, bucket), t in measured:
+            lines.append(
+                f"   {mod.rsplit('.', 1)[-1]} float{8 * itemsize} ~2^{bucket - 1} elements: "
+                f"{t.serial * 1e9:.3f} / {t.parallel * 1e9:.3f}"
+            )
+    return lines

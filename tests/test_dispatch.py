@@ -1,0 +1,177 @@
+"""The auto dispatcher: what it picks, how it times serial against parallel, what it allocates."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+from conftest import require
+
+import fastact as fa
+from fastact import _backends, _dispatch
+
+
+class FakeBackend:
+    """A backend whose parallel kernel is slow (or counts how many run at once)."""
+
+    __name__ = "fake"
+    PARALLEL_RUNTIME = "fake-runtime"
+
+    def __init__(self, threadsafe: bool = True, parallel_delay: float = 0.0) -> None:
+        self.PARALLEL_THREADSAFE = threadsafe
+        self.delay = parallel_delay
+        self.calls: list[str] = []
+        self.running = 0
+        self.most_at_once = 0
+        self.guard = threading.Lock()
+
+    def get_kernel(self, name: str, parallel: bool):
+        def kernel(x, out, alpha, nthreads):
+            self.calls.append("parallel" if parallel else "serial")
+            if parallel:
+                with self.guard:
+                    self.running += 1
+                    self.most_at_once = max(self.most_at_once, self.running)
+                time.sleep(self.delay)
+                with self.guard:
+                    self.running -= 1
+            np.copyto(out, x)
+
+        return kernel
+
+
+def _big() -> tuple[np.ndarray, np.ndarray]:
+    x = np.ones(_dispatch.PARALLEL_MIN_SIZE[4], np.float32)
+    return x, np.empty_like(x)
+
+
+def test_slow_parallel_loses_to_serial_and_is_timed_again(monkeypatch) -> None:
+    monkeypatch.setattr(_dispatch, "_timings", {})
+    monkeypatch.setattr(_dispatch, "PROBE_INTERVAL", 0.2)
+    fake = FakeBackend(parallel_delay=0.05)
+    x, out = _big()
+    for _ in range(6):
+        _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)
+    # tried parallel first, timed serial once, then stayed serial
+    assert fake.calls == ["parallel", "serial", "serial", "serial", "serial", "serial"]
+    time.sleep(0.25)
+    _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)
+    assert fake.calls[-1] == "parallel"  # the loser, timed again after the interval
+    _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)
+    assert fake.calls[-1] == "serial"
+    assert any("fake float32" in line for line in _dispatch.rules())
+
+
+def test_small_calls_never_go_parallel(monkeypatch) -> None:
+    fake = FakeBackend()
+    x = np.ones(_dispatch.PARALLEL_MIN_SIZE[4] - 1, np.float32)
+    _dispatch.execute(fake, "relu", [(x, np.empty_like(x))], 0.0, x.size)
+    assert fake.calls == ["serial"]
+
+
+def test_a_runtime_that_is_not_threadsafe_runs_one_parallel_call_at_a_time(monkeypatch) -> None:
+    monkeypatch.setattr(_dispatch, "_timings", {})
+    fake = FakeBackend(threadsafe=False, parallel_delay=0.02)
+    x, _ = _big()
+    start = threading.Barrier(8)
+
+    def work() -> None:
+        out = np.empty_like(x)
+        start.wait()
+        for _ in range(5):
+            _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)
+            np.testing.assert_array_equal(out, x)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(fake.calls) == 40
+    assert fake.most_at_once == 1
+    assert "serial" in fake.calls  # the busy runtime made others go serial, not wait
+
+
+def test_auto_takes_cython_when_it_is_built() -> None:
+    require("cython")
+    module = _dispatch.resolve("auto", "relu", np.dtype(np.float32), 10)
+    assert module is _backends.load("cython")
+
+
+NO_CYTHON = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from fastact import _backends, _dispatch
+    _backends._errors["cython"] = "ImportError: simulated for the test"
+    import fastact as fa
+    x = np.linspace(-1, 1, 1000, dtype=np.float32)
+    first = _dispatch.resolve("auto", "leaky_relu", x.dtype, x.size).__name__
+    y = fa.leaky_relu(x, 0.1)
+    assert np.array_equal(y, np.where(x > 0, x, np.float32(0.1) * x))
+    deadline = time.monotonic() + 240
+    while _dispatch._numba_state == "warming" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    later = _dispatch.resolve("auto", "leaky_relu", x.dtype, x.size).__name__
+    assert np.array_equal(fa.leaky_relu(x, 0.1), y)
+    print(first, _dispatch._numba_state, later)
+    """
+)
+
+
+def test_without_cython_numpy_serves_while_numba_warms_up() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", NO_CYTHON], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    first, state, later = done.stdout.split()
+    assert first == "fastact._backends.numpy"  # never waits for a JIT compile
+    if _backends.status("numba") is None:
+        assert (state, later) == ("ready", "fastact._backends.numba")
+    else:
+        assert (state, later) == ("failed", "fastact._backends.numpy")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_during_numba_warmup_leaves_the_child_on_what_runs(monkeypatch) -> None:
+    # every global the fork hook sets is restored by monkeypatch afterwards
+    monkeypatch.setattr(_dispatch, "_numba_state", "warming")
+    monkeypatch.setattr(_dispatch, "_forked_after_parallel", False)
+    monkeypatch.setattr(_dispatch, "_locks", {})
+    _dispatch._after_fork_in_child()
+    assert _dispatch._numba_state == "failed"
+
+
+def _traced_peak(fn) -> int:
+    fn()  # warm: first calls may bind the fast path or fill caches
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("n", [10, 100_000, 1_000_003])
+@pytest.mark.parametrize("layout", ["contiguous", "strided"])
+def test_memory_out_allocates_nothing_and_out_of_place_only_the_result(n, layout) -> None:
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal(2 * n).astype(np.float32)
+    x = base[:n] if layout == "contiguous" else base[::2]
+    g = np.ones_like(x)
+    out = np.empty_like(x)
+    nbytes = x.nbytes
+    slack = 4096  # Python objects of the general path (views, tuples), never array data
+    assert _traced_peak(lambda: fa.leaky_relu(x, 0.1, out=out)) < slack
+    assert _traced_peak(lambda: fa.leaky_relu_backward(g, x, 0.1, out=out)) < slack
+    assert _traced_peak(lambda: fa.leaky_relu(x, 0.1)) < nbytes + slack
+    assert _traced_peak(lambda: fa.relu_backward(g, x)) < nbytes + slack
