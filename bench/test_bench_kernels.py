@@ -1,0 +1,110 @@
+"""pytest-benchmark: every function x implementation x dtype x size x mode.
+
+The implementations are the registry ``fastact._impls`` (the same entries
+``tests/test_impls.py`` holds to the oracle): each fastact backend serial
+and parallel, the public API with the ``"auto"`` dispatcher, the seeds'
+``np.where`` and list-comprehension code, ``np.maximum``, PyTorch and
+numexpr, plus a copy and an add of the same arrays as bandwidth references.
+An implementation that cannot run here is skipped with the reason.
+
+``FASTACT_BENCH`` picks the sweep (see ``bench/README.md``):
+
+- ``default`` (unset): float32/float64/float16 at 10, 1000, 1e5 and 1e7
+  elements, under 10 minutes on a 2-core machine;
+- ``full``: also 100, 1e4, 1e6 and 3e7 elements;
+- ``quick``: float32 at 10 and 1e5 elements, for CI with ``--benchmark-disable``.
+
+``FASTACT_BENCH_TIME`` is the time each benchmark is given (seconds,
+default 0.1): the rounds are sized to it, at least 5 of them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from fastact import _bench, _impls
+
+SWEEPS: dict[str, dict[str, tuple]] = {
+    "quick": {"dtypes": ("float32",), "sizes": (10, 10**5)},
+    "default": {"dtypes": _impls.DTYPES, "sizes": (10, 1000, 10**5, 10**7)},
+    "full": {
+        "dtypes": _impls.DTYPES,
+        "sizes": (10, 100, 1000, 10**4, 10**5, 10**6, 10**7, 3 * 10**7),
+    },
+}
+SWEEP = os.environ.get("FASTACT_BENCH", "default").strip() or "default"
+if SWEEP not in SWEEPS:
+    raise pytest.UsageError(f"FASTACT_BENCH={SWEEP!r}: expected one of {', '.join(SWEEPS)}")
+TIME_PER_BENCHMARK = float(os.environ.get("FASTACT_BENCH_TIME", "0.1"))
+MIN_ROUNDS = 5
+ALPHA = _bench.ALPHA
+
+
+def _cases() -> list:
+    """Sizes outermost, so that one set of input arrays serves a run of tests."""
+    sweep = SWEEPS[SWEEP]
+    cases = []
+    for size in sweep["sizes"]:
+        for dtype in sweep["dtypes"]:
+            for function in (*_impls.FUNCTIONS, *_impls.REFERENCES):
+                for impl in _impls.registry(function):
+                    for mode in _impls.MODES:
+                        if impl.unsupported(dtype, mode, size) is None:
+                            case_id = f"{function}-{dtype}-{_bench.format_size(size)}-{mode}"
+                            cases.append(
+                                pytest.param(
+                                    function, impl.name, dtype, size, mode,
+                                    id=f"{case_id}-{impl.name}",
+                                )
+                            )  # fmt: skip
+    return cases
+
+
+_arrays: dict[tuple[int, str, int], tuple[np.ndarray, ...]] = {}
+
+
+def _inputs(function: str, dtype: str, size: int) -> tuple[np.ndarray, ...]:
+    key = (_impls.arity(function), dtype, size)
+    if key not in _arrays:
+        if any(k[1:] != key[1:] for k in _arrays):
+            _arrays.clear()  # keep one size in memory: 3e7 float64 arrays are 240 MB each
+        _arrays[key] = _bench.input_arrays(function, dtype, size)
+    return _arrays[key]
+
+
+@pytest.mark.parametrize(("function", "impl_name", "dtype", "size", "mode"), _cases())
+def test_kernel(
+    benchmark, record, function: str, impl_name: str, dtype: str, size: int, mode: str
+) -> None:
+    impl = _impls.get(function, impl_name)
+    reason = impl.unavailable()
+    if reason is not None:
+        pytest.skip(f"{impl.key} cannot run here: {reason}")
+    arrays = _inputs(function, dtype, size)
+    if mode == "inplace":
+        arrays = tuple(a.copy() for a in arrays)  # the cached inputs stay as they are
+    run = impl.prepare(arrays, ALPHA, mode)
+    nbytes = _impls.bytes_moved(function, size, np.dtype(dtype).itemsize)
+    # Group by dtype, size and function: a group's table compares implementations
+    # and modes, and the copy/add references of the same dtype and size sort next to it.
+    benchmark.group = f"{dtype} n={_bench.format_size(size)} {function}"
+    benchmark.extra_info.update(
+        function=function, impl=impl_name, kind=impl.kind, dtype=dtype, size=size, mode=mode,
+        bytes=nbytes, description=impl.description,
+    )  # fmt: skip
+    if benchmark.disabled:
+        benchmark(run)
+        return
+    # Our own calibration, so that a sweep's duration is known in advance: the
+    # first call (a JIT compile) is timed apart, rounds last at least 50 us.
+    first, iterations, per_call = _bench.calibrate(run)
+    rounds = max(MIN_ROUNDS, math.floor(TIME_PER_BENCHMARK / (per_call * iterations)))
+    benchmark.extra_info["first_call_s"] = first
+    benchmark.pedantic(run, rounds=rounds, iterations=iterations, warmup_rounds=1)
+    median = benchmark.stats.stats.median
+    benchmark.extra_info.update(gbps=nbytes / median / 1e9, elements_per_s=size / median)
+    record(function, impl, dtype, size, mode, median, first, iterations, nbytes)

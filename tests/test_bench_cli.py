@@ -1,0 +1,100 @@
+"""``python -m fastact bench``: a tiny sweep writes the report, with and without the extras."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import subprocess
+import sys
+
+import pytest
+
+from fastact import _bench, _impls
+from fastact.__main__ import main
+
+TINY = [
+    "bench", "--functions", "leaky_relu,relu_backward", "--impls", "auto,np.where,cython-serial",
+    "--sizes", "10,1e3", "--repeats", "3", "--no-cold-start",
+]  # fmt: skip
+
+
+def test_report_folder(tmp_path, capsys) -> None:
+    assert main([*TINY, "--output", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "leaky_relu, float32: median time per call" in printed
+    report = (tmp_path / "report.md").read_text()
+    assert "python -m fastact bench --functions leaky_relu,relu_backward" in report
+    assert "| np.where (new) |" in report and "| auto (out) |" in report
+    assert "numba threading layer" in report and "fastact threads" in report
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert {"machine", "versions", "command", "date", "results"} <= set(data)
+    functions = {r["function"] for r in data["results"]}
+    assert functions == {"leaky_relu", "relu_backward", "copy", "add"}
+    for r in data["results"]:
+        assert len(r["rounds_s"]) == 3 and r["median_s"] > 0 and r["first_call_s"] > 0
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "throughput-float32.png").stat().st_size > 1000
+
+
+def test_without_the_report_extra(tmp_path, capsys, monkeypatch) -> None:
+    # None in sys.modules makes the import raise ImportError, as if not installed
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    assert main([*TINY, "--output", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "matplotlib is not installed: no plot" in captured.out
+    assert "tqdm is not installed" in captured.out
+    assert "[1/" in captured.err  # the plain-text progress
+    assert (tmp_path / "report.md").exists() and not list(tmp_path.glob("*.png"))
+
+
+def test_bad_arguments_are_refused(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["bench", "--functions", "softmax"])
+    assert "unknown softmax" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench", "--sizes", "0.5"])
+
+
+def test_bars_compare_what_the_spec_says() -> None:
+    def result(function: str, impl: str, size: int, mode: str, median: float) -> _bench.Result:
+        kind = _impls.get(function, impl).kind
+        nbytes = _impls.bytes_moved(function, size, 4)
+        return _bench.Result(
+            function, impl, kind, "float32", size, mode, median, median, 0.0, 1, [median], nbytes
+        )
+
+    rows = _bench.bars(
+        [
+            result("leaky_relu", "auto", 10**5, "new", 1e-6),
+            result("leaky_relu", "np.where", 10**5, "new", 20e-6),
+            result("leaky_relu", "auto", 10**7, "out", 1.0),
+            result("copy", "torch", 10**7, "out", 0.95),
+            result("copy", "numpy", 10**7, "out", 0.5),  # serial: not the SPEC's reference
+            result("leaky_relu", "auto", 1000, "out", 0.7),
+            result("leaky_relu", "np.maximum", 1000, "out", 1.0),
+        ]
+    )
+    assert [(r[0].split(":")[0].split(" >=")[0], r[-1]) for r in rows] == [
+        ("auto vs np.where", "FAIL"),
+        ("bandwidth vs parallel copy", "pass"),
+        ("small, out=", "pass"),
+    ]
+
+
+def test_cold_start_runs_in_a_fresh_process() -> None:
+    figures = _bench.cold_start("numpy")
+    assert figures["first_call_s"] > 0 and figures["import_fastact_s"] > 0
+
+
+def test_installed_entry_point_help() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastact", "bench", "--help"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and "--quick" in proc.stdout
+
+
+@pytest.mark.parametrize("module", [_bench, _impls], ids=lambda m: m.__name__)
+def test_docstring_examples(module) -> None:
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
