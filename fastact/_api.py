@@ -189,7 +189,7 @@ def relu(
     >>> fa.relu(x, out=x) is x
     True
     """
-    if backend is None and _config.auto_everywhere:
+    if (backend is None and _config.auto_everywhere) or backend == "auto":
         result = _fast_unary(_INDEX["relu"], x, out, 0.0, _dispatch.fast_max_size)
         if result is not None:
             return result
@@ -248,7 +248,7 @@ def leaky_relu(
     >>> fa.leaky_relu(-4.0, 0.25)
     np.float64(-1.0)
     """
-    if backend is None and _config.auto_everywhere:
+    if (backend is None and _config.auto_everywhere) or backend == "auto":
         result = _fast_unary(_INDEX["leaky_relu"], x, out, alpha, _dispatch.fast_max_size)
         if result is not None:
             return result
@@ -293,7 +293,7 @@ def relu_grad(
     >>> fa.relu_grad(np.array([-1.0, 0.0, 2.0]))
     array([0., 0., 1.])
     """
-    if backend is None and _config.auto_everywhere:
+    if (backend is None and _config.auto_everywhere) or backend == "auto":
         result = _fast_unary(_INDEX["relu_grad"], x, out, 0.0, _dispatch.fast_max_size)
         if result is not None:
             return result
@@ -344,7 +344,7 @@ def leaky_relu_grad(
     >>> fa.leaky_relu_grad(np.array([-1.0, 0.0, 2.0]), alpha=0.5)
     array([0.5, 0.5, 1. ])
     """
-    if backend is None and _config.auto_everywhere:
+    if (backend is None and _config.auto_everywhere) or backend == "auto":
         result = _fast_unary(_INDEX["leaky_relu_grad"], x, out, alpha, _dispatch.fast_max_size)
         if result is not None:
             return result
@@ -400,7 +400,7 @@ def relu_backward(
     >>> fa.relu_backward(np.array([5.0, 5.0, 5.0]), np.array([-1.0, 0.0, 2.0]))
     array([0., 0., 5.])
     """
-    if backend is None and _config.auto_everywhere:
+    if (backend is None and _config.auto_everywhere) or backend == "auto":
         result = _fast_binary(
             _INDEX["relu_backward"], grad_out, x, out, 0.0, _dispatch.fast_max_size
         )
@@ -459,7 +459,7 @@ def leaky_relu_backward(
     >>> fa.leaky_relu_backward(np.array([4.0, 4.0]), np.array([-1.0, 2.0]), alpha=0.5)
     array([2., 4.])
     """
-    if backend is None and _config.auto_everywhere:
+    if (backend is None and _config.auto_everywhere) or backend == "auto":
         result = _fast_binary(
             _INDEX["leaky_relu_backward"], grad_out, x, out, alpha, _dispatch.fast_max_size
         )

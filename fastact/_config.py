@@ -78,6 +78,8 @@ auto_everywhere: bool = _default_backend == "auto"
 def _update_auto_everywhere() -> None:
     global auto_everywhere
     auto_everywhere = _default_backend == "auto" and _overrides_active == 0
+
+
 _num_threads: int = _env_threads()
 
 
