@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import platform
 import sys
 import threading
 
@@ -354,3 +355,32 @@ def test_contract_surface():
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in info.items())
     for name in KERNELS:
         assert callable(cy.get_kernel(name, False)) and callable(cy.get_kernel(name, True))
+
+
+@pytest.fixture
+def stream_everything():
+    """Make every out-of-place contiguous call take the non-temporal store path."""
+    old = _cy._set_stream_min_bytes(0)
+    yield
+    _cy._set_stream_min_bytes(old)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("parallel", [False, True])
+def test_streaming_stores_are_bit_exact(dtype, parallel, stream_everything):
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert _cy.HAVE_STREAMING_STORES  # SSE2 is the x86-64 baseline
+    isz = np.dtype(dtype).itemsize
+    block = 4096 // isz
+    for n in (1, 7, block - 1, block, block + 1, 3 * block + 5, 70_001):
+        for shift in range(0, 16 // isz):  # out starts at every offset within 16 bytes
+            x = data(dtype, n + 8, seed=n)[shift : shift + n]
+            g = data(dtype, n + 8, seed=n + 1)[:n]
+            buf = np.full(n + 16, 7, dtype=dtype)
+            out = buf[shift : shift + n]
+            for name in KERNELS:
+                args = (g, x) if name in BINARY else (x,)
+                cy.get_kernel(name, parallel)(*args, out, 0.2, 2)
+                want = reference(name, g if name in BINARY else None, x, 0.2)
+                assert np.array_equal(bits(out), bits(want)), (name, n, shift)
+            assert (buf[:shift] == 7).all() and (buf[shift + n :] == 7).all(), (n, shift)
