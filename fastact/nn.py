@@ -4,8 +4,11 @@ A layer's :meth:`forward` returns the activation and keeps what
 :meth:`backward` needs; :meth:`backward` turns the gradient of the output
 into the gradient of the input with one fused kernel. Whenever the output
 alone decides the derivative (ReLU, and Leaky ReLU with ``alpha >= 0``), the
-layer keeps the output, an array it owns, rather than a reference to the
-caller's input.
+layer keeps the output it returned, so the caller's input may be reused
+freely; for Leaky ReLU with ``alpha < 0`` it keeps a reference to the input.
+Nothing is copied: modify the kept array before :meth:`backward` and the
+gradient is computed from the modified values, as with a saved tensor that
+autograd cannot see change.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ here too. Every comparison is of bit patterns.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import run_forked
 
 pytest.importorskip("numba")
 
@@ -367,28 +367,6 @@ def test_concurrent_public_api():
     _hammer(call)
 
 
-def _run_forked(child, timeout=60.0):
-    """Fork, run ``child()`` in the child, and fail on a hang, crash or False."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        code = 1
-        try:
-            code = 0 if child() else 1
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            assert os.WIFEXITED(status), f"child killed by signal {os.WTERMSIG(status)}"
-            assert os.WEXITSTATUS(status) == 0, "child computed a wrong result"
-            return
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    raise AssertionError("forked child hung")
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_fork_after_parallel_kernel():
     x = np.random.default_rng(4).standard_normal(500_000).astype(np.float32)
@@ -407,7 +385,7 @@ def test_fork_after_parallel_kernel():
             pass
         return ok
 
-    _run_forked(child)
+    run_forked(child)
 
 
 def _subprocess(code, env_extra, timeout=300):

@@ -10,12 +10,11 @@ has a timeout, so a hang fails the test instead of stalling CI.
 from __future__ import annotations
 
 import os
-import signal
 import threading
-import time
 
 import numpy as np
 import pytest
+from conftest import run_forked
 from oracle import expected
 
 import fastact as fa
@@ -40,30 +39,6 @@ def _correct(backend: str, seed: int) -> bool:
     want_y, _ = expected("leaky_relu", x, alpha=0.1)
     want_d, _ = expected("leaky_relu_backward", x, g, alpha=0.1)
     return y.tobytes() == want_y.tobytes() and d.tobytes() == want_d.tobytes()
-
-
-def run_forked(fn, timeout: float = TIMEOUT) -> None:
-    """Run ``fn`` in a forked child; fail if it returns False, raises, dies or hangs."""
-    pid = os.fork()
-    if pid == 0:  # the child: report through the exit status only
-        code = 3
-        try:
-            code = 0 if fn() else 1
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail(f"the forked child hung for {timeout} s")
-        time.sleep(0.02)
-    if os.WIFSIGNALED(status):
-        pytest.fail(f"the forked child was killed by signal {os.WTERMSIG(status)}")
-    assert os.WEXITSTATUS(status) == 0, f"the forked child failed (exit {os.WEXITSTATUS(status)})"
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
