@@ -15,10 +15,24 @@ False without touching anything.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from fastact._backends import _cy
-from fastact._backends._cy import HAVE_OPENMP, fast_binary, fast_unary
 from fastact._kernels import KERNELS
+
+try:
+    from fastact._backends import _cy
+except ImportError as exc:
+    here = Path(__file__).resolve().parent
+    hint = (
+        " (this is a source checkout: the extension is built by `pip install .`, "
+        "which installs elsewhere; run from another directory, or build in place "
+        "with `python setup.py build_ext --inplace`)"
+        if (here / "_cy.pyx.tp").exists() and not any(here.glob("_cy.*.so"))
+        else ""
+    )
+    raise ImportError(f"the Cython extension is not built: {exc}{hint}") from exc
+
+from fastact._backends._cy import HAVE_OPENMP, fast_binary, fast_unary
 
 __all__ = [
     "HAVE_OPENMP",
