@@ -31,10 +31,20 @@ def blocks(arrays: Arrays) -> list[Arrays]:
         return [tuple(a.reshape(1) for a in arrays)]
     # ravel of a contiguous array is a view in its memory order
     if all(a.flags.c_contiguous for a in arrays):
-        return [tuple(a.ravel() for a in arrays)]
+        return [_views(arrays, "C")]
     if all(a.flags.f_contiguous for a in arrays):
-        return [tuple(a.ravel("F") for a in arrays)]
+        return [_views(arrays, "F")]
     return _general(arrays)
+
+
+def _views(arrays: Arrays, order: str) -> Arrays:
+    """Flat views; an array passed twice (in place) gives one view, still passed twice.
+
+    Backends tell in place by identity (Numba runs a loop without an overlap
+    check then), so one object must stay one object.
+    """
+    seen: dict[int, np.ndarray] = {}
+    return tuple(seen.setdefault(id(a), a.ravel(order)) for a in arrays)
 
 
 def _general(arrays: Arrays) -> list[Arrays]:

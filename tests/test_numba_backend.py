@@ -442,3 +442,23 @@ def test_import_fastact_does_not_import_numba():
     res = _subprocess("import sys, fastact; print('numba' in sys.modules)", {})
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("name", ["leaky_relu", "leaky_relu_backward"])
+def test_in_place_runs_the_loop_without_an_overlap_check(name, parallel):
+    """In place, the aliased operand is read through ``out``: LLVM's overlap guard
+    would otherwise send the loop to its scalar version (4x slower, measured)."""
+    for target in ("g", "x") if name in BINARY else ("x",):
+        impl = nb._IMPLS[(name, parallel)]["f"]
+        impl.entries.pop(f"contig_{target}", None)
+        arrays = {
+            "x": np.random.default_rng(1).standard_normal((300, 700)).astype(np.float32),
+            "g": np.random.default_rng(2).standard_normal((300, 700)).astype(np.float32),
+        }
+        want = expected(name, 0.2, arrays["x"], arrays["g"] if name in BINARY else None)
+        operands = [arrays[op] for op in (("g", "x") if name in BINARY else ("x",))]
+        out = arrays[target]
+        nb.get_kernel(name, parallel)(*operands, out, 0.2, 2)
+        assert_bits_equal(out, want)
+        assert f"contig_{target}" in impl.entries, sorted(impl.entries)
