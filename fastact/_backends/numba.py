@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.metadata
 import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import llvmlite
 import numba
 import numpy as np
 from numba import types
@@ -578,7 +578,7 @@ def info() -> dict[str, str]:
         layer += " (not launched yet)"
     return {
         "numba": numba.__version__,
-        "llvmlite": llvmlite.__version__,
+        "llvmlite": importlib.metadata.version("llvmlite"),
         "threading layer": layer,
         "parallel runtime": f"{PARALLEL_RUNTIME} (threadsafe: {PARALLEL_THREADSAFE})",
         "max threads": str(_MAX_THREADS),
