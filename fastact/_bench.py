@@ -67,6 +67,8 @@ ALPHA = 0.01
 BAR_SPEEDUP = 25.0
 BAR_BANDWIDTH = 0.90
 BAR_SMALL = 0.75
+BAR_AUTO = 1.1
+BAR_CYTHON = 1.25
 
 
 @dataclass
@@ -591,6 +593,42 @@ def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
                             "pass" if ratio <= BAR_SMALL else "FAIL",
                         ]
                     )
+    # auto against each backend's own kernels, called directly: above ~1e4
+    # elements the public API's checks (~0.1-1 us) no longer show
+    singles = ("numba-serial", "numba-parallel", "cython-serial", "cython-parallel", "numpy")
+    for function in functions:
+        for n in sizes:
+            auto = index.get((function, "auto", dtype, n, "out"))
+            found = [index.get((function, impl, dtype, n, "out")) for impl in singles]
+            best = min((r for r in found if r), key=lambda r: r.median_s, default=None)
+            if auto and best:
+                ratio = auto.median_s / best.median_s
+                rows.append(
+                    [
+                        f"auto (out) vs fastest backend kernel <= {BAR_AUTO:g}x",
+                        function,
+                        format_size(n),
+                        f"{format_time(auto.median_s)} vs {format_time(best.median_s)} "
+                        f"({best.impl})",
+                        f"{ratio:.2f}x",
+                        "pass" if ratio <= BAR_AUTO else "FAIL",
+                    ]
+                )
+            cython = [r for r in found[2:4] if r]
+            numba = [r for r in found[:2] if r]
+            if n >= 10**4 and cython and numba:
+                cy = min(r.median_s for r in cython)
+                nb = min(r.median_s for r in numba)
+                rows.append(
+                    [
+                        f"cython vs numba (best of serial/parallel) <= {BAR_CYTHON:g}x",
+                        function,
+                        format_size(n),
+                        f"{format_time(cy)} vs {format_time(nb)}",
+                        f"{cy / nb:.2f}x",
+                        "pass" if cy / nb <= BAR_CYTHON else "FAIL",
+                    ]
+                )
     return rows
 
 
