@@ -24,9 +24,12 @@ class FakeBackend:
     __name__ = "fake"
     PARALLEL_RUNTIME = "fake-runtime"
 
-    def __init__(self, threadsafe: bool = True, parallel_delay: float = 0.0) -> None:
+    def __init__(
+        self, threadsafe: bool = True, parallel_delay: float = 0.0, serial_delay: float = 0.0
+    ) -> None:
         self.PARALLEL_THREADSAFE = threadsafe
         self.delay = parallel_delay
+        self.serial_delay = serial_delay
         self.calls: list[str] = []
         self.running = 0
         self.most_at_once = 0
@@ -35,6 +38,8 @@ class FakeBackend:
     def get_kernel(self, name: str, parallel: bool):
         def kernel(x, out, alpha, nthreads):
             self.calls.append("parallel" if parallel else "serial")
+            if not parallel:
+                time.sleep(self.serial_delay)
             if parallel:
                 with self.guard:
                     self.running += 1
@@ -55,6 +60,7 @@ def _big() -> tuple[np.ndarray, np.ndarray]:
 def test_slow_parallel_loses_to_serial_and_is_timed_again(monkeypatch) -> None:
     monkeypatch.setattr(_dispatch, "_timings", {})
     monkeypatch.setattr(_dispatch, "PROBE_INTERVAL", 0.2)
+    monkeypatch.setattr(_dispatch, "COLD_GAP", float("inf"))  # no wake-up retries here
     fake = FakeBackend(parallel_delay=0.05)
     x, out = _big()
     for _ in range(6):
@@ -175,3 +181,29 @@ def test_memory_out_allocates_nothing_and_out_of_place_only_the_result(n, layout
     assert _traced_peak(lambda: fa.leaky_relu_backward(g, x, 0.1, out=out)) < slack
     assert _traced_peak(lambda: fa.leaky_relu(x, 0.1)) < nbytes + slack
     assert _traced_peak(lambda: fa.relu_backward(g, x)) < nbytes + slack
+
+
+def test_a_cold_parallel_time_that_loses_is_retried_at_once(monkeypatch) -> None:
+    """The first parallel call of a bucket wakes the threads: it must not decide alone."""
+    monkeypatch.setattr(_dispatch, "_timings", {})
+    monkeypatch.setattr(_dispatch, "_last_parallel_end", 0.0)  # threads asleep
+    fake = FakeBackend(parallel_delay=0.05, serial_delay=0.01)
+    x, out = _big()
+    _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)  # cold and slow
+    fake.delay = 0.0  # awake now: parallel is as fast as it gets
+    for _ in range(4):
+        _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)
+    # serial timed once, then the cold loser retried at once, and it won
+    assert fake.calls[:3] == ["parallel", "serial", "parallel"]
+    assert fake.calls[3:] == ["parallel", "parallel"]
+
+
+def test_a_retry_is_not_retried(monkeypatch) -> None:
+    """Calls always far apart (matmuls between them): the cold time is the real cost."""
+    monkeypatch.setattr(_dispatch, "_timings", {})
+    monkeypatch.setattr(_dispatch, "COLD_GAP", -1.0)  # every parallel call is cold
+    fake = FakeBackend(parallel_delay=0.05)
+    x, out = _big()
+    for _ in range(6):
+        _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)
+    assert fake.calls == ["parallel", "serial", "parallel", "serial", "serial", "serial"]
