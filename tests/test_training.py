@@ -8,29 +8,18 @@ scikit-learn (the ``examples`` extra); the others train on synthetic data.
 from __future__ import annotations
 
 import doctest
-import importlib.util
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
 import fastact as fa
 
-
-def _load_example() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "examples" / "train_mlp.py"
-    spec = importlib.util.spec_from_file_location("train_mlp", path)
-    assert spec is not None and spec.loader is not None, path
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-train_mlp = _load_example()
+# the example is a script, not part of the package: import it from its folder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import train_mlp
 
 
 def _one_blas_thread() -> AbstractContextManager[object]:
