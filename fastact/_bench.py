@@ -531,6 +531,10 @@ def _best_reference(
     return min(found, key=lambda r: r.median_s, default=None)
 
 
+def _bar_row(bar: str, function: str, n: int, measured: str, ratio: str, ok: bool) -> list[str]:
+    return [bar, function, format_size(n), measured, ratio, "pass" if ok else "FAIL"]
+
+
 def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
     """Check the SPEC's performance bars on what was measured, one row per comparison.
 
@@ -550,14 +554,14 @@ def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
                 if auto and base:
                     ratio = base.median_s / auto.median_s
                     rows.append(
-                        [
+                        _bar_row(
                             f"auto ({mode}) vs np.where >= {BAR_SPEEDUP:g}x",
                             function,
-                            format_size(n),
+                            n,
                             f"{format_time(auto.median_s)} vs {format_time(base.median_s)}",
                             f"{ratio:.3g}x",
-                            "pass" if ratio >= BAR_SPEEDUP else "FAIL",
-                        ]
+                            ratio >= BAR_SPEEDUP,
+                        )
                     )
     # from 10^7 float32 elements the arrays are far larger than the caches
     for function in functions:
@@ -567,14 +571,14 @@ def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
             if auto and ref:
                 ratio = ref.median_s / auto.median_s
                 rows.append(
-                    [
+                    _bar_row(
                         f"auto (out) bandwidth vs parallel {ref.function} >= {BAR_BANDWIDTH:.0%}",
                         function,
-                        format_size(n),
+                        n,
                         f"{auto.gbps:.1f} vs {ref.gbps:.1f} GB/s ({ref.function}: {ref.impl})",
                         f"{ratio:.0%}",
-                        "pass" if ratio >= BAR_BANDWIDTH else "FAIL",
-                    ]
+                        ratio >= BAR_BANDWIDTH,
+                    )
                 )
     for function in functions:
         for n in (s for s in sizes if s <= 1000):
@@ -584,14 +588,14 @@ def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
                 if auto and ref:
                     ratio = auto.median_s / ref.median_s
                     rows.append(
-                        [
+                        _bar_row(
                             f"auto (out) time vs {other} (out) <= {BAR_SMALL:g}x",
                             function,
-                            format_size(n),
+                            n,
                             f"{format_time(auto.median_s)} vs {format_time(ref.median_s)}",
                             f"{ratio:.2f}x",
-                            "pass" if ratio <= BAR_SMALL else "FAIL",
-                        ]
+                            ratio <= BAR_SMALL,
+                        )
                     )
     # auto against each backend's own kernels, called directly: above ~1e4
     # elements the public API's checks (~0.1-1 us) no longer show
@@ -604,15 +608,15 @@ def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
             if auto and best:
                 ratio = auto.median_s / best.median_s
                 rows.append(
-                    [
+                    _bar_row(
                         f"auto (out) vs fastest backend kernel <= {BAR_AUTO:g}x",
                         function,
-                        format_size(n),
+                        n,
                         f"{format_time(auto.median_s)} vs {format_time(best.median_s)} "
                         f"({best.impl})",
                         f"{ratio:.2f}x",
-                        "pass" if ratio <= BAR_AUTO else "FAIL",
-                    ]
+                        ratio <= BAR_AUTO,
+                    )
                 )
             cython = [r for r in found[2:4] if r]
             numba = [r for r in found[:2] if r]
@@ -620,14 +624,14 @@ def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
                 cy = min(r.median_s for r in cython)
                 nb = min(r.median_s for r in numba)
                 rows.append(
-                    [
+                    _bar_row(
                         f"cython vs numba (best of serial/parallel) <= {BAR_CYTHON:g}x",
                         function,
-                        format_size(n),
+                        n,
                         f"{format_time(cy)} vs {format_time(nb)}",
                         f"{cy / nb:.2f}x",
-                        "pass" if cy / nb <= BAR_CYTHON else "FAIL",
-                    ]
+                        cy / nb <= BAR_CYTHON,
+                    )
                 )
     return rows
 
