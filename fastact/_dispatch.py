@@ -113,6 +113,16 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def parallel_started() -> None:
+    """Record that a parallel runtime started here, for callers that bypass ``execute``.
+
+    Every backend's OpenMP shares one runtime (GNU libgomp), so whichever
+    started it makes parallel kernels of all backends unsafe in a forked child.
+    """
+    global _parallel_ran
+    _parallel_ran = True
+
+
 def parallel_allowed() -> bool:
     """Whether this process may run parallel kernels at all (False after an unsafe fork)."""
     return not _forked_after_parallel

@@ -231,7 +231,7 @@ def _backend_factory(backend: str, function: str, parallel: bool) -> Factory:
         if parallel:
             # The dispatcher's fork guard must know that parallel runtimes have
             # started, or a child forked later (tests/test_safety.py) could hang.
-            _dispatch._parallel_ran = True
+            _dispatch.parallel_started()
         if any(not a.flags.c_contiguous for a in arrays):
             raise ValueError(f"{backend}-{'parallel' if parallel else 'serial'} needs C-contiguous")
         # Flat views of contiguous arrays are what fastact._layout hands kernels.
@@ -505,7 +505,7 @@ def _numba_ref_factory(function: str) -> Factory:
 
         copy, add = _numba_refs()
         numba.set_num_threads(min(_config.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-        _dispatch._parallel_ran = True  # see _backend_factory: the fork guard must know
+        _dispatch.parallel_started()  # see _backend_factory: the fork guard must know
         target = _target(arrays, mode)
         if function == "copy":
             # Numba cannot type float16; the bytes are what a copy is about

@@ -462,3 +462,21 @@ def test_in_place_runs_the_loop_without_an_overlap_check(name, parallel):
         nb.get_kernel(name, parallel)(*operands, out, 0.2, 2)
         assert_bits_equal(out, want)
         assert f"contig_{target}" in impl.entries, sorted(impl.entries)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_after_another_backends_parallel_kernel():
+    """Cython's OpenMP and Numba's omp layer are one libgomp: the guard is shared."""
+    cy = pytest.importorskip("fastact._backends.cython", reason="Cython backend not built")
+    x = np.random.default_rng(5).standard_normal(500_000).astype(np.float32)
+    want = expected("leaky_relu", 0.1, x)
+    out = np.empty_like(x)
+    cy.get_kernel("leaky_relu", True)(x, out, 0.1, 2)  # the parent starts libgomp via Cython
+    from fastact import _dispatch
+
+    _dispatch.parallel_started()  # as the dispatcher and the registry record it
+
+    def child():
+        return np.array_equal(bits(run_kernel("leaky_relu", True, 0.1, x)), bits(want))
+
+    run_forked(child)

@@ -26,9 +26,10 @@ to ``nthreads`` for the duration of the call and restores it afterwards.
 Which threading layer Numba picks is Numba's (and the user's) choice; this
 module never sets it. :data:`PARALLEL_RUNTIME` and :data:`PARALLEL_THREADSAFE`
 describe the layer Numba has picked or will pick. In a process forked after
-this one ran a parallel kernel, the parallel kernels run their serial
-versions, because GNU OpenMP (Numba's "omp" layer) cannot run a parallel
-region in such a child.
+any fastact parallel kernel ran (``fastact._dispatch.parallel_allowed``), the
+parallel kernels run their serial versions, because GNU OpenMP (Numba's "omp"
+layer, the same libgomp as the Cython backend's) cannot run a parallel region
+in such a child.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.metadata
-import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -46,6 +46,7 @@ import numpy as np
 from numba import types
 from numba.np.ufunc import parallel as _numba_parallel
 
+from .. import _dispatch
 from .._kernels import KERNELS, Kernel
 from . import _numba_half
 
@@ -119,21 +120,6 @@ PARALLEL_RUNTIME: str | None
 #: whether parallel kernels may run from several threads at once
 PARALLEL_THREADSAFE: bool
 PARALLEL_RUNTIME, PARALLEL_THREADSAFE = _runtime_of(_LAYER)
-
-# Set in a forked child when its parent had run a parallel kernel: from then
-# on the parallel kernels of this process run serially (see module docstring).
-_parallel_ran = False
-_parallel_broken = False
-
-
-def _after_fork_in_child() -> None:
-    global _parallel_broken
-    if _parallel_ran:
-        _parallel_broken = True
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # --------------------------------------------------------------------------
@@ -380,9 +366,9 @@ def _make_kernel(name: str, parallel: bool) -> Callable[..., None]:
         return "contig"
 
     def pick(dtype_char: str, layout: str, n: int) -> tuple[Callable[..., None], int]:
-        if parallel and n > 1 and not _parallel_broken:
-            global _parallel_ran
-            _parallel_ran = True
+        # the dispatcher's fork guard, also for callers of get_kernel (the registry)
+        if parallel and n > 1 and _dispatch.parallel_allowed():
+            _dispatch.parallel_started()
             return impls[dtype_char].entry(layout), n
         return serial[dtype_char].entry(layout), 1
 
