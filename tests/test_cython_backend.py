@@ -8,13 +8,13 @@ are compared bit for bit (NaN payloads and signed zeros included).
 from __future__ import annotations
 
 import math
-import multiprocessing
 import platform
 import sys
 import threading
 
 import numpy as np
 import pytest
+from conftest import run_forked
 
 from fastact._kernels import KERNELS
 
@@ -313,14 +313,6 @@ def test_threads_concurrently():
     assert errors == []
 
 
-def _child(q):
-    import fastact as fa
-
-    x = np.linspace(-1, 1, 2_000_000, dtype=np.float32)
-    y = fa.leaky_relu(x, 0.1, backend="cython")
-    q.put(bool(y[0] == np.float32(-0.1) and y[-1] == 1))
-
-
 @pytest.mark.skipif(sys.platform != "linux", reason="fork is a Linux concern here")
 def test_fork_after_parallel_kernels():
     # GNU OpenMP hangs a forked child that enters a parallel region if the
@@ -329,17 +321,12 @@ def test_fork_after_parallel_kernels():
     x = np.linspace(-1, 1, 2_000_000, dtype=np.float32)
     run("leaky_relu", None, x, np.empty_like(x), 0.1, parallel=True)
     fa.leaky_relu(x, 0.1, backend="cython")
-    ctx = multiprocessing.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(q,))
-    p.start()
-    p.join(timeout=60)
-    if p.is_alive():
-        p.kill()
-        p.join()
-        pytest.fail("forked child hung in the cython backend")
-    assert p.exitcode == 0
-    assert q.get(timeout=5) is True
+
+    def child():
+        y = fa.leaky_relu(x, 0.1, backend="cython")
+        return bool(y[0] == np.float32(-0.1) and y[-1] == 1)
+
+    run_forked(child, timeout=60)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the OpenMP requirement is for Linux")
