@@ -37,13 +37,13 @@ import numpy as np
 
 from fastact import _backends, _config
 
-#: Below this many elements (by item size) parallel kernels are not tried.
+#: Below this many elements parallel kernels are not tried.
 #: Measured on a 2-core AMD EPYC (see README): from 65,536 elements two threads
 #: beat one for every dtype (float16 is compute bound, float32 and float64 run
 #: from L2); where they do not on another machine, timing goes serial.
-PARALLEL_MIN_SIZE = {2: 1 << 16, 4: 1 << 16, 8: 1 << 16}
+PARALLEL_MIN_SIZE = 1 << 16
 #: the largest call the compiled fast path of the public functions serves
-fast_max_size = min(PARALLEL_MIN_SIZE.values()) - 1
+fast_max_size = PARALLEL_MIN_SIZE - 1
 #: how often the slower of serial and parallel is timed again (seconds)
 PROBE_INTERVAL = 1.0
 
@@ -193,16 +193,10 @@ def execute(
     global _parallel_ran, _last_parallel_end
     nthreads = _config.get_num_threads()
     runtime = module.PARALLEL_RUNTIME
-    itemsize = blocks[0][-1].itemsize if blocks else 8
-    if (
-        runtime is None
-        or nthreads == 1
-        or size < PARALLEL_MIN_SIZE[itemsize]
-        or _forked_after_parallel
-    ):
+    if runtime is None or nthreads == 1 or size < PARALLEL_MIN_SIZE or _forked_after_parallel:
         _run(module.get_kernel(kernel, False), blocks, alpha, 1)
         return
-    key = (module.__name__, itemsize, size.bit_length())
+    key = (module.__name__, blocks[0][-1].itemsize, size.bit_length())
     timing = _timings.get(key)
     if timing is None:
         timing = _timings.setdefault(key, _Timing())
@@ -242,10 +236,9 @@ def rules() -> list[str]:
             f"1. cython cannot run; numpy serves until numba is compiled in the background "
             f"(numba: {_numba_state})"
         )
-    sizes = ", ".join(f"float{8 * k}: {v}" for k, v in sorted(PARALLEL_MIN_SIZE.items()))
     lines = [
         first,
-        f"2. serial below {sizes} elements (C-contiguous calls in one compiled step)",
+        f"2. serial below {PARALLEL_MIN_SIZE} elements (C-contiguous calls in one compiled step)",
         "3. above: the faster of serial and parallel, timed per size bucket; the slower is "
         f"timed again every {PROBE_INTERVAL:g} s",
         "4. a runtime that is not thread-safe runs one parallel call at a time; others go serial",

@@ -53,7 +53,7 @@ class FakeBackend:
 
 
 def _big() -> tuple[np.ndarray, np.ndarray]:
-    x = np.ones(_dispatch.PARALLEL_MIN_SIZE[4], np.float32)
+    x = np.ones(_dispatch.PARALLEL_MIN_SIZE, np.float32)
     return x, np.empty_like(x)
 
 
@@ -77,7 +77,7 @@ def test_slow_parallel_loses_to_serial_and_is_timed_again(monkeypatch) -> None:
 
 def test_small_calls_never_go_parallel(monkeypatch) -> None:
     fake = FakeBackend()
-    x = np.ones(_dispatch.PARALLEL_MIN_SIZE[4] - 1, np.float32)
+    x = np.ones(_dispatch.PARALLEL_MIN_SIZE - 1, np.float32)
     _dispatch.execute(fake, "relu", [(x, np.empty_like(x))], 0.0, x.size)
     assert fake.calls == ["serial"]
 

@@ -21,7 +21,7 @@ from fastact import _dispatch, _impls
 
 SIZES = (1, 17, 1000)
 #: large enough that the parallel kernels (and the auto dispatcher) go parallel
-BIG = 2 * max(_dispatch.PARALLEL_MIN_SIZE.values()) + 7
+BIG = 2 * _dispatch.PARALLEL_MIN_SIZE + 7
 EXACT_ALPHAS = (0.01, -0.5)
 BASELINE_ALPHA = 0.01  # np.maximum(x, alpha * x) needs 0 <= alpha <= 1
 
