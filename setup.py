@@ -30,7 +30,7 @@ UNIX_FLAGS = ["-O3"]
 MSVC_FLAGS = ["/O2"]
 
 
-def _load_kernels() -> dict:
+def _load_kernels():
     """Import ``fastact/_kernels.py`` by path (the package itself needs numpy)."""
     spec = importlib.util.spec_from_file_location(
         "_fastact_kernels", BACKENDS.parent / "_kernels.py"
@@ -42,7 +42,7 @@ def _load_kernels() -> dict:
         spec.loader.exec_module(module)
     finally:
         del sys.modules[spec.name]
-    return module.KERNELS
+    return module
 
 
 # The formulas are pasted into C as written; this keeps them to the subset
@@ -72,8 +72,9 @@ def render_kernels() -> Path:
     from Cython import __version__ as cython_version
     from Cython.Tempita import Template
 
+    formulas = _load_kernels()
     kernels = []
-    for index, k in enumerate(_load_kernels().values()):
+    for index, k in enumerate(formulas.KERNELS.values()):
         for expr in (k.cond, k.then, k.other):
             _check_c_expr(expr)
         kernels.append(
@@ -81,6 +82,7 @@ def render_kernels() -> Path:
                 "index": index,
                 "name": k.name,
                 "binary": len(k.inputs) == 2,
+                "uses_alpha": k.uses_alpha,
                 "cond": k.cond,
                 "then": k.then,
                 "other": k.other,
@@ -98,6 +100,7 @@ def render_kernels() -> Path:
         kernels=[_Attrs(k) for k in kernels],
         types=[_Attrs(t) for t in types],
         cython_version=cython_version,
+        default_alpha=repr(float(formulas.DEFAULT_ALPHA)),
     )
     target = BACKENDS / "_cy.pyx"
     if not target.exists() or target.read_text() != text:

@@ -2,10 +2,19 @@
 
 Backends receive only arrays that passed these checks (see
 ``fastact._backends``), so a call that raises has written nothing.
+
+Where the Cython extension is built, the names below are rebound at import
+to its compiled *fronts* (see :func:`_install_fronts`): C functions with the
+same signature that serve the common call whole (the ``"auto"`` backend,
+C-contiguous arrays of one native float dtype, a float ``alpha``), serial or
+parallel, and hand everything else, errors included, to the Python function
+defined here. A Python function call alone costs about as much as a small
+kernel; the fronts make the common call cost what the kernel costs.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Any
@@ -13,11 +22,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fastact import _config, _dispatch, _layout
-from fastact._kernels import KERNELS
+from fastact import _backends, _config, _dispatch, _layout
+from fastact._kernels import DEFAULT_ALPHA, KERNELS
 
 _KINDS_AS_FLOAT64 = "biu"
-_INDEX = {name: i for i, name in enumerate(KERNELS)}
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 
 
@@ -125,25 +133,6 @@ def _call(
     return result
 
 
-def _no_fast_path(*args: object) -> None:
-    return None
-
-
-def _bind_fast_path(*args: object) -> Any:
-    """First call: bind the compiled fast path if the Cython backend runs, then use it."""
-    global _fast_unary, _fast_binary
-    fast = _dispatch.fast_path()
-    _fast_unary, _fast_binary = fast if fast is not None else (_no_fast_path, _no_fast_path)
-    return (_fast_binary if len(args) == 6 else _fast_unary)(*args)
-
-
-# The common case (auto backend, C-contiguous float arrays, a float alpha, up to
-# the size where the dispatcher would go parallel) in one C call; anything else,
-# errors included, returns None and takes the general path of ``_call``.
-_fast_unary: Any = _bind_fast_path
-_fast_binary: Any = _bind_fast_path
-
-
 def relu(
     x: ArrayLike, *, out: NDArray[np.floating] | None = None, backend: str | None = None
 ) -> Any:
@@ -189,16 +178,12 @@ def relu(
     >>> fa.relu(x, out=x) is x
     True
     """
-    if (backend is None and _config.auto_everywhere) or backend == "auto":
-        result = _fast_unary(_INDEX["relu"], x, out, 0.0, _dispatch.fast_max_size)
-        if result is not None:
-            return result
     return _call("relu", (x,), 0.0, out, backend)
 
 
 def leaky_relu(
     x: ArrayLike,
-    alpha: float = 0.01,
+    alpha: float = DEFAULT_ALPHA,
     *,
     out: NDArray[np.floating] | None = None,
     backend: str | None = None,
@@ -248,10 +233,6 @@ def leaky_relu(
     >>> fa.leaky_relu(-4.0, 0.25)
     np.float64(-1.0)
     """
-    if (backend is None and _config.auto_everywhere) or backend == "auto":
-        result = _fast_unary(_INDEX["leaky_relu"], x, out, alpha, _dispatch.fast_max_size)
-        if result is not None:
-            return result
     a = _check_alpha(alpha, "leaky_relu")
     return _call("leaky_relu", (x,), a, out, backend)
 
@@ -293,16 +274,12 @@ def relu_grad(
     >>> fa.relu_grad(np.array([-1.0, 0.0, 2.0]))
     array([0., 0., 1.])
     """
-    if (backend is None and _config.auto_everywhere) or backend == "auto":
-        result = _fast_unary(_INDEX["relu_grad"], x, out, 0.0, _dispatch.fast_max_size)
-        if result is not None:
-            return result
     return _call("relu_grad", (x,), 0.0, out, backend)
 
 
 def leaky_relu_grad(
     x: ArrayLike,
-    alpha: float = 0.01,
+    alpha: float = DEFAULT_ALPHA,
     *,
     out: NDArray[np.floating] | None = None,
     backend: str | None = None,
@@ -344,10 +321,6 @@ def leaky_relu_grad(
     >>> fa.leaky_relu_grad(np.array([-1.0, 0.0, 2.0]), alpha=0.5)
     array([0.5, 0.5, 1. ])
     """
-    if (backend is None and _config.auto_everywhere) or backend == "auto":
-        result = _fast_unary(_INDEX["leaky_relu_grad"], x, out, alpha, _dispatch.fast_max_size)
-        if result is not None:
-            return result
     a = _check_alpha(alpha, "leaky_relu_grad")
     return _call("leaky_relu_grad", (x,), a, out, backend)
 
@@ -400,19 +373,13 @@ def relu_backward(
     >>> fa.relu_backward(np.array([5.0, 5.0, 5.0]), np.array([-1.0, 0.0, 2.0]))
     array([0., 0., 5.])
     """
-    if (backend is None and _config.auto_everywhere) or backend == "auto":
-        result = _fast_binary(
-            _INDEX["relu_backward"], grad_out, x, out, 0.0, _dispatch.fast_max_size
-        )
-        if result is not None:
-            return result
     return _call("relu_backward", (grad_out, x), 0.0, out, backend)
 
 
 def leaky_relu_backward(
     grad_out: ArrayLike,
     x: ArrayLike,
-    alpha: float = 0.01,
+    alpha: float = DEFAULT_ALPHA,
     *,
     out: NDArray[np.floating] | None = None,
     backend: str | None = None,
@@ -459,11 +426,24 @@ def leaky_relu_backward(
     >>> fa.leaky_relu_backward(np.array([4.0, 4.0]), np.array([-1.0, 2.0]), alpha=0.5)
     array([2., 4.])
     """
-    if (backend is None and _config.auto_everywhere) or backend == "auto":
-        result = _fast_binary(
-            _INDEX["leaky_relu_backward"], grad_out, x, out, alpha, _dispatch.fast_max_size
-        )
-        if result is not None:
-            return result
     a = _check_alpha(alpha, "leaky_relu_backward")
     return _call("leaky_relu_backward", (grad_out, x), a, out, backend)
+
+
+def _install_fronts() -> None:
+    """Rebind the public functions to the Cython extension's compiled fronts, if it runs.
+
+    Each front keeps its Python function's name, docstring and signature
+    (``functools.update_wrapper``) and calls it for every call it does not
+    serve. Without the extension the Python functions stay.
+    """
+    if _backends.status("cython") is not None:
+        return
+    namespace = globals()
+    general = tuple(namespace[name] for name in KERNELS)
+    fronts = _backends.load("cython").bind(vars(_config), vars(_dispatch), general)
+    for name, python_function in zip(KERNELS, general, strict=True):
+        namespace[name] = functools.update_wrapper(fronts[name], python_function)
+
+
+_install_fronts()

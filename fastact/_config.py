@@ -7,7 +7,7 @@ import numbers
 import os
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fastact._backends import BACKENDS
 
@@ -71,16 +71,21 @@ _default_backend: str = _env_backend()
 _overrides_active = 0  # use_backend blocks open in any thread
 _overrides_lock = threading.Lock()
 #: True while every call with ``backend=None`` means "auto" in every thread:
-#: the public functions read this one global to take their compiled fast path.
+#: the public functions then take their compiled fast path without asking
+#: which backend this thread uses.
 auto_everywhere: bool = _default_backend == "auto"
+_num_threads: int = _env_threads()
+#: called without arguments after any setting changed: the compiled fronts of
+#: the public functions (``fastact._api``) keep C copies of ``auto_everywhere``
+#: and ``_num_threads``, which a call cannot afford to look up
+change_hooks: list[Callable[[], None]] = []
 
 
-def _update_auto_everywhere() -> None:
+def _changed() -> None:
     global auto_everywhere
     auto_everywhere = _default_backend == "auto" and _overrides_active == 0
-
-
-_num_threads: int = _env_threads()
+    for hook in change_hooks:
+        hook()
 
 
 class _ThreadState(threading.local):
@@ -115,7 +120,7 @@ def set_backend(name: str) -> None:
     """
     global _default_backend
     _default_backend = check_backend_name(name)
-    _update_auto_everywhere()
+    _changed()
 
 
 def get_backend() -> str:
@@ -165,14 +170,14 @@ def use_backend(name: str) -> Iterator[str]:
     _local.override = checked
     with _overrides_lock:
         _overrides_active += 1
-        _update_auto_everywhere()
+        _changed()
     try:
         yield checked
     finally:
         _local.override = previous
         with _overrides_lock:
             _overrides_active -= 1
-            _update_auto_everywhere()
+            _changed()
 
 
 def set_num_threads(n: int) -> None:
@@ -201,6 +206,7 @@ def set_num_threads(n: int) -> None:
     """
     global _num_threads
     _num_threads = _check_threads(n, "the number of threads")
+    _changed()
 
 
 def get_num_threads() -> int:

@@ -6,15 +6,19 @@ The rules ``backend="auto"`` follows (``rules()`` says them for ``show_config``)
   a call wait. Without it, NumPy serves while Numba is imported and compiled
   (or loaded from its disk cache) in a background thread; Numba takes over
   once every kernel is ready. Numba is never imported by ``import fastact``.
-* Small calls (under ``parallel_min_size``) run serially; for C-contiguous
-  float arrays the public functions do that in one compiled call.
+* Calls on C-contiguous float arrays are served whole by the Cython
+  extension's compiled fronts of the public functions (``fastact._api``),
+  at every size; the rest take the general path through :func:`execute`.
+* Small calls (under ``PARALLEL_MIN_SIZE``) run serially.
 * Larger calls are timed: per backend, dtype size and power-of-two size
-  bucket, the last serial and the last parallel time per element are kept,
-  the faster one runs, and the slower one is timed again at most once a
-  second. Parallel starts out favoured. On a machine whose other cores are
-  busy, an OpenMP team waits for a descheduled thread (measured here: 8 ms
-  for a 50 us kernel); timing makes auto go serial then, at the cost of one
-  slow call a second at most.
+  bucket, serial and parallel are each estimated as the fastest of their
+  latest few timings (per element), and the faster one runs. The slower one
+  is timed again once the calls since its last timing took ``PROBE_FACTOR``
+  times what it costs, so timing it costs at most 1/``PROBE_FACTOR`` (2%).
+  Parallel starts out favoured. On a machine whose other cores are busy, an
+  OpenMP team waits for a descheduled thread (measured here: 8 ms for a
+  50 us kernel); timing makes auto go serial then. The compiled fronts run
+  the same policy in C (``_cy.Timing``); ``_Timing`` here is its reference.
 
 Safety rules, whatever the backend:
 
@@ -31,7 +35,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
 
 import numpy as np
 
@@ -42,10 +45,11 @@ from fastact import _backends, _config
 #: beat one for every dtype (float16 is compute bound, float32 and float64 run
 #: from L2); where they do not on another machine, timing goes serial.
 PARALLEL_MIN_SIZE = 1 << 16
-#: the largest call the compiled fast path of the public functions serves
-fast_max_size = PARALLEL_MIN_SIZE - 1
-#: how often the slower of serial and parallel is timed again (seconds)
-PROBE_INTERVAL = 1.0
+#: the slower of serial and parallel is timed again after calls that took this
+#: many times its own time (so its timing costs at most 1/PROBE_FACTOR)
+PROBE_FACTOR = 50.0
+#: how many of the latest timings of each kernel the estimate is the fastest of
+WINDOW = 4
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -55,25 +59,46 @@ _numba_state = "idle"  # idle -> warming -> ready | failed
 
 
 class _Timing:
-    """The last serial and parallel seconds per element of one size bucket (0: unknown)."""
+    """Serial against parallel in one size bucket: the policy of ``backend="auto"``.
 
-    __slots__ = ("parallel", "parallel_cold", "probe_after", "retrying", "serial")
+    Each kernel's cost is estimated as the fastest of its latest
+    :data:`WINDOW` timings (seconds per element): on a shared machine a
+    timing is only ever made slower, by a descheduled thread or a busy
+    memory bus, so one slow call does not condemn a kernel, while a kernel
+    that really became slower loses within :data:`WINDOW` calls. The
+    compiled fronts run the same policy in C (``_cy.Timing``); tests hold the
+    two to one script.
+    """
+
+    __slots__ = ("parallel_cold", "parallel_times", "probe_after", "retrying", "serial_times")
 
     def __init__(self) -> None:
-        self.serial = 0.0
-        self.parallel = 0.0
+        self.serial_times: list[float] = []
+        self.parallel_times: list[float] = []
         self.probe_after = 0.0
-        #: the parallel time was taken with the threads asleep (and not on a retry)
+        #: the latest parallel time was taken with the threads asleep (and not on a retry)
         self.parallel_cold = False
         self.retrying = False
 
-    def choose_parallel(self, now: float) -> bool:
-        if self.parallel == 0.0:
+    @property
+    def serial(self) -> float:
+        """The serial estimate in seconds per element (0.0: never timed)."""
+        return min(self.serial_times, default=0.0)
+
+    @property
+    def parallel(self) -> float:
+        """The parallel estimate in seconds per element (0.0: never timed)."""
+        return min(self.parallel_times, default=0.0)
+
+    def choose_parallel(self, now: float, n: int) -> bool:
+        """Whether the next call of ``n`` elements, at time ``now``, runs the parallel kernel."""
+        serial, parallel = self.serial, self.parallel
+        if parallel == 0.0:
             return True
-        if self.serial == 0.0:
-            self.probe_after = now + PROBE_INTERVAL
+        if serial == 0.0:
+            self.probe_after = now + PROBE_FACTOR * parallel * n
             return False
-        faster = self.parallel < self.serial
+        faster = parallel < serial
         if self.parallel_cold and not faster:
             # A team that slept since its last call first has to wake up (on a
             # VM, 0.1 to 1 ms): a cold time that loses is retried at once,
@@ -82,14 +107,25 @@ class _Timing:
             self.retrying = True
             return True
         if now >= self.probe_after:
-            self.probe_after = now + PROBE_INTERVAL
+            self.probe_after = now + PROBE_FACTOR * max(parallel, serial) * n
             return not faster
         return faster
 
     def record_parallel(self, seconds_per_element: float, cold: bool) -> None:
-        self.parallel = seconds_per_element
+        """Record a parallel call's time (``cold``: the team had been asleep)."""
+        _push(self.parallel_times, seconds_per_element)
         self.parallel_cold = cold and not self.retrying
         self.retrying = False
+
+    def record_serial(self, seconds_per_element: float) -> None:
+        """Record a serial call's time."""
+        _push(self.serial_times, seconds_per_element)
+
+
+def _push(window: list[float], seconds_per_element: float) -> None:
+    window.append(seconds_per_element)
+    if len(window) > WINDOW:
+        del window[0]
 
 
 _timings: dict[tuple[str, int, int], _Timing] = {}
@@ -134,14 +170,6 @@ def _runtime_lock(runtime: str) -> threading.Lock:
         with _locks_guard:
             lock = _locks.setdefault(runtime, threading.Lock())
     return lock
-
-
-def fast_path() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
-    """The Cython backend's ``(fast_unary, fast_binary)``, or None if it cannot run."""
-    if _backends.status("cython") is not None:
-        return None
-    cy = _backends.load("cython")
-    return cy.fast_unary, cy.fast_binary
 
 
 def resolve(backend: str, kernel: str, dtype: np.dtype, size: int) -> ModuleType:
@@ -202,7 +230,7 @@ def execute(
         timing = _timings.setdefault(key, _Timing())
     start = time.perf_counter()
     lock = None if module.PARALLEL_THREADSAFE else _runtime_lock(runtime)
-    if timing.choose_parallel(start) and (lock is None or lock.acquire(blocking=False)):
+    if timing.choose_parallel(start, size) and (lock is None or lock.acquire(blocking=False)):
         try:
             _parallel_ran = True
             _run(module.get_kernel(kernel, True), blocks, alpha, nthreads)
@@ -214,7 +242,7 @@ def execute(
         _last_parallel_end = end
     else:
         _run(module.get_kernel(kernel, False), blocks, alpha, 1)
-        timing.serial = (time.perf_counter() - start) / size
+        timing.record_serial((time.perf_counter() - start) / size)
 
 
 def _run(
@@ -238,18 +266,25 @@ def rules() -> list[str]:
         )
     lines = [
         first,
-        f"2. serial below {PARALLEL_MIN_SIZE} elements (C-contiguous calls in one compiled step)",
-        "3. above: the faster of serial and parallel, timed per size bucket; the slower is "
-        f"timed again every {PROBE_INTERVAL:g} s",
-        "4. a runtime that is not thread-safe runs one parallel call at a time; others go serial",
-        "5. a process forked after parallel kernels ran uses serial kernels only",
+        "2. C-contiguous float arrays: the whole call in compiled code (the Cython "
+        "extension's fronts), other layouts through Python",
+        f"3. serial below {PARALLEL_MIN_SIZE} elements",
+        "4. above: the faster of serial and parallel, timed per size bucket; the slower is "
+        f"timed again after calls that took {PROBE_FACTOR:g} times its cost",
+        "5. a runtime that is not thread-safe runs one parallel call at a time; others go serial",
+        "6. a process forked after parallel kernels ran uses serial kernels only",
     ]
-    measured = sorted(_timings.items())
+    measured = [
+        (mod.rsplit(".", 1)[-1], itemsize, bucket, t.serial, t.parallel)
+        for (mod, itemsize, bucket), t in _timings.items()
+    ]
+    if _backends.is_loaded("cython"):
+        measured += [("compiled front", *row) for row in _backends.load("cython").timings()]
     if measured:
         lines.append("   timings so far (ns per element, serial / parallel):")
-        for (mod, itemsize, bucket), t in measured:
+        for name, itemsize, bucket, serial, parallel in sorted(measured):
             lines.append(
-                f"   {mod.rsplit('.', 1)[-1]} float{8 * itemsize} ~2^{bucket - 1} elements: "
-                f"{t.serial * 1e9:.3f} / {t.parallel * 1e9:.3f}"
+                f"   {name} float{8 * itemsize} ~2^{bucket - 1} elements: "
+                f"{serial * 1e9:.3f} / {parallel * 1e9:.3f}"
             )
     return lines

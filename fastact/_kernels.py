@@ -38,6 +38,9 @@ class Kernel:
         return f"({self.then}) if ({self.cond}) else ({self.other})"
 
 
+#: the slope ``alpha`` of the leaky functions when the caller gives none
+DEFAULT_ALPHA = 0.01
+
 KERNELS: dict[str, Kernel] = {
     k.name: k
     for k in (

@@ -8,7 +8,6 @@ are compared bit for bit (NaN payloads and signed zeros included).
 from __future__ import annotations
 
 import math
-import platform
 import sys
 import threading
 
@@ -226,64 +225,68 @@ def test_half_conversions_exhaustive_and_sampled():
     assert np.array_equal(dst, expected)
 
 
-def test_fast_paths():
+@pytest.mark.parametrize("n", [1000, 3 * 65536 + 5])
+def test_fast_paths(n):
+    """The compiled fronts' common case, small (serial) and large (serial or parallel, timed)."""
     names = list(KERNELS)
-    big = 1 << 40
     for dtype in DTYPES:
-        x = data(dtype, 1000)
-        g = data(dtype, 1000, 9)
+        x = data(dtype, n)
+        g = data(dtype, n, 9)
         for i, name in enumerate(names):
             for alpha in ALPHAS:
                 out = np.empty_like(x)
                 if name in BINARY:
-                    assert cy.fast_binary(i, g, x, out, alpha, big) is out
-                    fresh = cy.fast_binary(i, g, x, None, alpha, big)
+                    assert _cy.fast_binary(i, g, x, out, alpha) is out
+                    fresh = _cy.fast_binary(i, g, x, None, alpha)
                     expected = reference(name, g, x, alpha)
                 else:
-                    assert cy.fast_unary(i, x, out, alpha, big) is out
-                    fresh = cy.fast_unary(i, x, None, alpha, big)
+                    assert _cy.fast_unary(i, x, out, alpha) is out
+                    fresh = _cy.fast_unary(i, x, None, alpha)
                     expected = reference(name, None, x, alpha)
                 assert np.array_equal(bits(out), bits(expected))
                 assert fresh.dtype == x.dtype and np.array_equal(bits(fresh), bits(expected))
+
+
+def test_fast_paths_decline_all_but_the_common_case():
     x = np.linspace(-1, 1, 12, dtype=np.float32)
     sentinel = np.full_like(x, 7)
     declined = [
-        (x.tolist(), np.empty_like(x), 0.1, big),
-        (x, sentinel[::1].reshape(3, 4), 0.1, big),
-        (x[::2], np.empty(6, np.float32), 0.1, big),
-        (x[::2], None, 0.1, big),
-        (x, np.empty(12, np.float64), 0.1, big),
-        (x.astype(">f4"), np.empty(12, ">f4"), 0.1, big),
-        (x.astype(">f4"), np.empty(12, np.float32), 0.1, big),
-        (x.astype(">f4"), None, 0.1, big),
-        (x.view(np.ndarray).view(type("Sub", (np.ndarray,), {})), np.empty_like(x), 0.1, big),
-        (x, np.empty_like(x), 1, big),  # alpha not a float: the general path converts it
-        (x, np.empty_like(x), np.float32(0.1), big),
-        (x, np.empty_like(x), float("nan"), big),
-        (x, np.empty_like(x), float("inf"), big),
-        (x, np.empty_like(x), 0.1, 11),  # over max_size
-        (x.astype(np.int64), None, 0.1, big),
+        (x.tolist(), np.empty_like(x), 0.1),
+        (x, sentinel[::1].reshape(3, 4), 0.1),
+        (x[::2], np.empty(6, np.float32), 0.1),
+        (x[::2], None, 0.1),
+        (x, np.empty(12, np.float64), 0.1),
+        (x.astype(">f4"), np.empty(12, ">f4"), 0.1),
+        (x.astype(">f4"), np.empty(12, np.float32), 0.1),
+        (x.astype(">f4"), None, 0.1),
+        (x.view(np.ndarray).view(type("Sub", (np.ndarray,), {})), np.empty_like(x), 0.1),
+        (x, np.empty_like(x), 1),  # alpha not a float: the general path converts it
+        (x, np.empty_like(x), np.float32(0.1)),
+        (x, np.empty_like(x), float("nan")),
+        (x, np.empty_like(x), float("inf")),
+        (x.astype(np.int64), None, 0.1),
     ]
-    for xx, out, alpha, limit in declined:
+    for xx, out, alpha in declined:
         before = None if out is None else out.copy()
-        assert cy.fast_unary(1, xx, out, alpha, limit) is None
+        assert _cy.fast_unary(1, xx, out, alpha) is None
         if out is not None:
             assert np.array_equal(out, before, equal_nan=True)
     ro = np.empty_like(x)
     ro.flags.writeable = False
-    assert cy.fast_unary(1, x, ro, 0.1, big) is None
+    assert _cy.fast_unary(1, x, ro, 0.1) is None
     buf = np.zeros(20, np.float32)
-    assert cy.fast_unary(1, buf[:12], buf[4:16], 0.1, big) is None  # partial overlap
+    assert _cy.fast_unary(1, buf[:12], buf[4:16], 0.1) is None  # partial overlap
     assert not buf.any()
     inplace = x.copy()
-    assert cy.fast_unary(1, inplace, inplace, 0.1, big) is inplace
+    assert _cy.fast_unary(1, inplace, inplace, 0.1) is inplace
     assert np.array_equal(inplace, reference("leaky_relu", None, x, 0.1))
-    assert cy.fast_binary(5, x, x, np.empty_like(x), 0.1, big) is not None
-    assert cy.fast_binary(5, x, x[::-1], np.empty_like(x), 0.1, big) is None
+    assert _cy.fast_binary(5, x, x, np.empty_like(x), 0.1) is not None
+    assert _cy.fast_binary(5, x, x[::-1], np.empty_like(x), 0.1) is None
+    assert _cy.fast_binary(5, x, x[::-1], None, 0.1) is None
     with pytest.raises(ValueError):
-        cy.fast_unary(4, x, np.empty_like(x), 0.1, big)
+        _cy.fast_unary(4, x, np.empty_like(x), 0.1)
     with pytest.raises(ValueError):
-        cy.fast_binary(1, x, x, np.empty_like(x), 0.1, big)
+        _cy.fast_binary(1, x, x, np.empty_like(x), 0.1)
 
 
 def test_threads_concurrently():
@@ -342,32 +345,3 @@ def test_contract_surface():
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in info.items())
     for name in KERNELS:
         assert callable(cy.get_kernel(name, False)) and callable(cy.get_kernel(name, True))
-
-
-@pytest.fixture
-def stream_everything():
-    """Make every out-of-place contiguous call take the non-temporal store path."""
-    old = _cy._set_stream_min_bytes(0)
-    yield
-    _cy._set_stream_min_bytes(old)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("parallel", [False, True])
-def test_streaming_stores_are_bit_exact(dtype, parallel, stream_everything):
-    if platform.machine() in ("x86_64", "AMD64"):
-        assert _cy.HAVE_STREAMING_STORES  # SSE2 is the x86-64 baseline
-    isz = np.dtype(dtype).itemsize
-    block = 4096 // isz
-    for n in (1, 7, block - 1, block, block + 1, 3 * block + 5, 70_001):
-        for shift in range(0, 16 // isz):  # out starts at every offset within 16 bytes
-            x = data(dtype, n + 8, seed=n)[shift : shift + n]
-            g = data(dtype, n + 8, seed=n + 1)[:n]
-            buf = np.full(n + 16, 7, dtype=dtype)
-            out = buf[shift : shift + n]
-            for name in KERNELS:
-                args = (g, x) if name in BINARY else (x,)
-                cy.get_kernel(name, parallel)(*args, out, 0.2, 2)
-                want = reference(name, g if name in BINARY else None, x, 0.2)
-                assert np.array_equal(bits(out), bits(want)), (name, n, shift)
-            assert (buf[:shift] == 7).all() and (buf[shift + n :] == 7).all(), (n, shift)

@@ -12,7 +12,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import require
+from conftest import REQUIRED, require
 
 import fastact as fa
 from fastact import _backends, _dispatch
@@ -57,9 +57,99 @@ def _big() -> tuple[np.ndarray, np.ndarray]:
     return x, np.empty_like(x)
 
 
-def test_slow_parallel_loses_to_serial_and_is_timed_again(monkeypatch) -> None:
+def _policies() -> list:
+    """The timing policy's implementations: the Python reference, and the compiled one."""
+    policies = [pytest.param(_dispatch._Timing, id="python")]
+    if _backends.status("cython") is None:
+        policies.append(pytest.param(_backends.load("cython")._cy.Timing, id="compiled"))
+    elif "cython" in REQUIRED:
+        pytest.fail(f"the cython backend is required here: {_backends.status('cython')}")
+    return policies
+
+
+N = 100_000  # elements per call in the scripts below
+FAST, SLOW = 1e-9, 4e-9  # seconds per element: a call takes 0.1 ms or 0.4 ms
+
+
+def _run_script(timing, script, calls: int) -> list[str]:
+    """Feed ``timing`` calls that take the times ``script(kind, call)`` says, clock included.
+
+    Returns the kernel each call ran. Time advances by what each call took.
+    """
+    now, ran = 100.0, []
+    for call in range(calls):
+        parallel = timing.choose_parallel(now, N)
+        kind = "parallel" if parallel else "serial"
+        seconds_per_element, cold = script(kind, call)
+        if parallel:
+            timing.record_parallel(seconds_per_element, cold)
+        else:
+            timing.record_serial(seconds_per_element)
+        now += seconds_per_element * N
+        ran.append(kind)
+    return ran
+
+
+@pytest.mark.parametrize("policy", _policies())
+def test_policy_keeps_the_faster_and_times_the_slower_after_fifty_of_its_costs(policy) -> None:
+    def script(kind, call):
+        return (SLOW if kind == "parallel" else FAST), False
+
+    ran = _run_script(policy(), script, 300)
+    # parallel first, serial timed once, then serial; parallel (0.4 ms) is timed
+    # again once the calls since took 50 * 0.4 ms: every 200 serial calls
+    assert ran[:3] == ["parallel", "serial", "serial"]
+    probes = [i for i, kind in enumerate(ran) if kind == "parallel"]
+    assert probes[0] == 0 and len(probes) == 2
+    assert 195 <= probes[1] - 1 <= 205
+
+
+@pytest.mark.parametrize("policy", _policies())
+def test_policy_ignores_one_slow_call_but_not_a_slow_window(policy) -> None:
+    window = _dispatch.WINDOW
+
+    def script(kind, call):
+        if kind == "serial":
+            return 3 * FAST, False
+        if call == 10 or call >= 20:  # a descheduled thread once; the core busy from 20 on
+            return 5 * FAST, False
+        return FAST, False
+
+    ran = _run_script(policy(), script, 40)
+    assert ran[1] == "serial"  # serial timed once
+    assert ran[2:20] == ["parallel"] * 18  # the one slow call changed nothing
+    # from call 20 every parallel call is slow: serial after a full window of them,
+    # with at most one more timing of parallel (the loser's) after that
+    assert ran[20 : 20 + window] == ["parallel"] * window
+    assert ran[20 + window] == "serial" and ran[20 + window :].count("parallel") <= 1
+
+
+@pytest.mark.parametrize("policy", _policies())
+def test_policy_retries_a_cold_parallel_time_that_loses_at_once(policy) -> None:
+    """The first parallel call of a bucket wakes the threads: it must not decide alone."""
+
+    def script(kind, call):
+        if kind == "serial":
+            return 2 * FAST, False
+        return (SLOW, True) if call == 0 else (FAST, False)
+
+    ran = _run_script(policy(), script, 6)
+    assert ran == ["parallel", "serial", "parallel", "parallel", "parallel", "parallel"]
+
+
+@pytest.mark.parametrize("policy", _policies())
+def test_policy_does_not_retry_a_retry(policy) -> None:
+    """Calls always far apart (matmuls between them): the cold time is the real cost."""
+
+    def script(kind, call):
+        return (SLOW, True) if kind == "parallel" else (FAST, False)
+
+    ran = _run_script(policy(), script, 6)
+    assert ran == ["parallel", "serial", "parallel", "serial", "serial", "serial"]
+
+
+def test_execute_times_serial_against_parallel(monkeypatch) -> None:
     monkeypatch.setattr(_dispatch, "_timings", {})
-    monkeypatch.setattr(_dispatch, "PROBE_INTERVAL", 0.2)
     monkeypatch.setattr(_dispatch, "COLD_GAP", float("inf"))  # no wake-up retries here
     fake = FakeBackend(parallel_delay=0.05)
     x, out = _big()
@@ -67,11 +157,6 @@ def test_slow_parallel_loses_to_serial_and_is_timed_again(monkeypatch) -> None:
         _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)
     # tried parallel first, timed serial once, then stayed serial
     assert fake.calls == ["parallel", "serial", "serial", "serial", "serial", "serial"]
-    time.sleep(0.25)
-    _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)
-    assert fake.calls[-1] == "parallel"  # the loser, timed again after the interval
-    _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)
-    assert fake.calls[-1] == "serial"
     assert any("fake float32" in line for line in _dispatch.rules())
 
 
@@ -115,9 +200,10 @@ NO_CYTHON = textwrap.dedent(
     """
     import sys, time
     import numpy as np
-    from fastact import _backends, _dispatch
-    _backends._errors["cython"] = "ImportError: simulated for the test"
+    sys.modules["fastact._backends._cy"] = None  # as if the extension were not built
     import fastact as fa
+    from fastact import _backends, _dispatch
+    assert "_cy" in _backends.status("cython")
     x = np.linspace(-1, 1, 1000, dtype=np.float32)
     first = _dispatch.resolve("auto", "leaky_relu", x.dtype, x.size).__name__
     y = fa.leaky_relu(x, 0.1)
@@ -181,29 +267,3 @@ def test_memory_out_allocates_nothing_and_out_of_place_only_the_result(n, layout
     assert _traced_peak(lambda: fa.leaky_relu_backward(g, x, 0.1, out=out)) < slack
     assert _traced_peak(lambda: fa.leaky_relu(x, 0.1)) < nbytes + slack
     assert _traced_peak(lambda: fa.relu_backward(g, x)) < nbytes + slack
-
-
-def test_a_cold_parallel_time_that_loses_is_retried_at_once(monkeypatch) -> None:
-    """The first parallel call of a bucket wakes the threads: it must not decide alone."""
-    monkeypatch.setattr(_dispatch, "_timings", {})
-    monkeypatch.setattr(_dispatch, "_last_parallel_end", 0.0)  # threads asleep
-    fake = FakeBackend(parallel_delay=0.05, serial_delay=0.01)
-    x, out = _big()
-    _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)  # cold and slow
-    fake.delay = 0.0  # awake now: parallel is as fast as it gets
-    for _ in range(4):
-        _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)
-    # serial timed once, then the cold loser retried at once, and it won
-    assert fake.calls[:3] == ["parallel", "serial", "parallel"]
-    assert fake.calls[3:] == ["parallel", "parallel"]
-
-
-def test_a_retry_is_not_retried(monkeypatch) -> None:
-    """Calls always far apart (matmuls between them): the cold time is the real cost."""
-    monkeypatch.setattr(_dispatch, "_timings", {})
-    monkeypatch.setattr(_dispatch, "COLD_GAP", -1.0)  # every parallel call is cold
-    fake = FakeBackend(parallel_delay=0.05)
-    x, out = _big()
-    for _ in range(6):
-        _dispatch.execute(fake, "relu", [(x, out)], 0.0, x.size)
-    assert fake.calls == ["parallel", "serial", "parallel", "serial", "serial", "serial"]

@@ -10,15 +10,17 @@ has a timeout, so a hang fails the test instead of stalling CI.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
 import pytest
-from conftest import run_forked
+from conftest import require, run_forked
 from oracle import expected
 
 import fastact as fa
-from fastact import _dispatch
+from fastact import _backends, _dispatch
 
 # big enough that every backend takes its parallel kernels
 SIZE = 2 * _dispatch.PARALLEL_MIN_SIZE + 7
@@ -66,14 +68,46 @@ def test_many_threads_at_once(backend: str) -> None:
     assert results == dict.fromkeys(range(8), True)
 
 
+def _compiled_parallel_runs() -> int:
+    """Parallel kernels the compiled fronts started (0 without the Cython extension)."""
+    if _backends.status("cython") is not None:
+        return 0
+    return _backends.load("cython")._cy.parallel_runs()
+
+
 def test_thread_limit_one_uses_serial_kernels(backend: str, monkeypatch) -> None:
     used = []
     real = _dispatch._run
     monkeypatch.setattr(_dispatch, "_run", lambda fn, b, a, n: used.append(n) or real(fn, b, a, n))
-    before = fa.get_num_threads()
+    x = np.ones(SIZE, np.float32)
+    fa.leaky_relu(x, 0.1, backend=backend)  # parallel may run here, before the limit
+    before, runs = fa.get_num_threads(), _compiled_parallel_runs()
+    used.clear()
     try:
         fa.set_num_threads(1)
-        assert _correct(backend, seed=5)
+        for _ in range(3):
+            assert _correct(backend, seed=5)
     finally:
         fa.set_num_threads(before)
-    assert used and set(used) == {1}
+    # the general path ran serial kernels only, and the compiled fronts none in parallel
+    assert set(used) <= {1} and _compiled_parallel_runs() == runs
+    assert used or backend == "auto"  # auto takes the compiled front for these arrays
+
+
+def test_auto_runs_a_new_large_call_in_parallel() -> None:
+    """The other side of the test above: without the limit, a parallel kernel runs.
+
+    In a fresh process, as the first call of its size: the policy tries
+    parallel first (later calls go where the timings say).
+    """
+    require("cython")
+    code = (
+        "import numpy as np, fastact as fa; from fastact._backends import _cy; "
+        f"fa.leaky_relu(np.ones({SIZE}, np.float32)); print(_cy.parallel_runs())"
+    )
+    env = {**os.environ, "FASTACT_NUM_THREADS": "2"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1"]

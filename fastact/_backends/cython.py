@@ -6,22 +6,24 @@ this module only adapts it to the backend contract of ``fastact._backends``.
 Importing it raises ImportError when the extension was not built, which makes
 the backend "cannot run" with that reason.
 
-Besides ``get_kernel`` it offers ``fast_unary``/``fast_binary``: one C call
-that runs a kernel serially when all arrays are plain C-contiguous ndarrays
-of one dtype and shape (the common small-array case), and otherwise returns
-False without touching anything.
+Besides ``get_kernel`` it offers ``bind``, which returns the compiled fronts
+of the public functions (see ``fastact._api``): C functions that serve the
+common call (plain C-contiguous ndarrays of one native float dtype) whole,
+serial or parallel as the compiled timing policy says, and pass every other
+call to the Python function; and ``timings`` for ``show_config``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from fastact._kernels import KERNELS
 
 try:
     from fastact._backends import _cy
 except ImportError as exc:
+    from pathlib import Path  # only here: import fastact loads this module
+
     here = Path(__file__).resolve().parent
     hint = (
         " (this is a source checkout: the extension is built by `pip install .`, "
@@ -32,16 +34,16 @@ except ImportError as exc:
     )
     raise ImportError(f"the Cython extension is not built: {exc}{hint}") from exc
 
-from fastact._backends._cy import HAVE_OPENMP, fast_binary, fast_unary
+from fastact._backends._cy import HAVE_OPENMP, bind, timings
 
 __all__ = [
     "HAVE_OPENMP",
     "PARALLEL_RUNTIME",
     "PARALLEL_THREADSAFE",
-    "fast_binary",
-    "fast_unary",
+    "bind",
     "get_kernel",
     "info",
+    "timings",
 ]
 
 # The extension was rendered from the formulas; a stale build would compute
