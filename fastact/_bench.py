@@ -13,8 +13,12 @@ Timing rules: every measurement calls the prepared implementation once first
 then calibrates how many calls make a round of at least
 :data:`MIN_ROUND_S`, runs one warm-up round and then the timed rounds with
 the garbage collector off, and reports the median time per call. The
-cold-start figures (``import fastact`` and the first call of each backend)
-are measured in fresh subprocesses.
+implementations of one function, dtype and size are timed side by side:
+round *r* of each runs before round *r + 1* of any, so that a change in the
+machine's load (other tenants of a shared VM move a 3e7-element call by 2x
+within seconds) falls on all of them alike and the ratios the bars check
+stay fair. The cold-start figures (``import fastact`` and the first calls of
+each backend) are measured in fresh subprocesses.
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ BAR_BANDWIDTH = 0.90
 BAR_SMALL = 0.75
 BAR_AUTO = 1.1
 BAR_CYTHON = 1.25
+BAR_IMPORT_S = 50e-3
+BAR_FIRST_CALL_S = 20e-3
 
 
 @dataclass
@@ -131,26 +137,52 @@ def measure(run: Callable[[], Any], rounds: int, max_time_s: float = math.inf) -
     >>> len(t.rounds), t.median_s > 0
     (5, True)
     """
-    first, iterations, _ = calibrate(run)
-    loop = range(iterations)
-    for _ in loop:
-        run()
-    times: list[float] = []
+    return measure_side_by_side([run], rounds, max_time_s)[0]
+
+
+def measure_side_by_side(
+    runs: Sequence[Callable[[], Any]], rounds: int, max_time_s: float = math.inf
+) -> list[Timing]:
+    """Time several callables as :func:`measure` does, their timed rounds interleaved.
+
+    Round *r* of every callable runs before round *r + 1* of any, so that a
+    change in the machine's speed during the measurement affects them alike.
+    Each stops early after ``max_time_s`` of its own timed rounds, but never
+    before 3 rounds.
+
+    Examples
+    --------
+    >>> fast, slow = measure_side_by_side([lambda: None, lambda: sum(range(1000))], rounds=3)
+    >>> fast.median_s < slow.median_s
+    True
+    """
+    calibrated = [calibrate(run) for run in runs]
+    for run, (_, iterations, _) in zip(runs, calibrated, strict=True):
+        for _ in range(iterations):  # the warm-up round
+            run()
+    times: list[list[float]] = [[] for _ in runs]
+    spent = [0.0] * len(runs)
     enabled = gc.isenabled()
     gc.disable()
     try:
-        spent = 0.0
-        while len(times) < rounds and (spent < max_time_s or len(times) < 3):
-            start = time.perf_counter()
-            for _ in loop:
-                run()
-            elapsed = time.perf_counter() - start
-            spent += elapsed
-            times.append(elapsed / iterations)
+        for _ in range(rounds):
+            for i, run in enumerate(runs):
+                if spent[i] >= max_time_s and len(times[i]) >= 3:
+                    continue
+                iterations = calibrated[i][1]
+                start = time.perf_counter()
+                for _ in range(iterations):
+                    run()
+                elapsed = time.perf_counter() - start
+                spent[i] += elapsed
+                times[i].append(elapsed / iterations)
     finally:
         if enabled:
             gc.enable()
-    return Timing(first, iterations, times)
+    return [
+        Timing(first, iterations, t)
+        for (first, iterations, _), t in zip(calibrated, times, strict=True)
+    ]
 
 
 @dataclass
@@ -251,52 +283,65 @@ def _tqdm() -> Any:
     return tqdm
 
 
-def _progress(cases: list[Case]) -> Iterator[Case]:
+def _progress(groups: list[list[Case]]) -> Iterator[list[Case]]:
+    """Yield each group of cases, showing progress in cases."""
+    total = sum(len(group) for group in groups)
     tqdm = _tqdm()
     if tqdm is not None:
-        bar = tqdm(cases, unit="case", file=sys.stderr, dynamic_ncols=True)
-        for case in bar:
-            bar.set_description(case.label, refresh=False)
-            yield case
+        with tqdm(total=total, unit="case", file=sys.stderr, dynamic_ncols=True) as bar:
+            for group in groups:
+                bar.set_description(group[0].label, refresh=False)
+                yield group
+                bar.update(len(group))
         return
-    step = max(1, len(cases) // 20)
-    for i, case in enumerate(cases):
-        if i % step == 0 or i == len(cases) - 1:
-            print(f"[{i + 1}/{len(cases)}] {case.label}", file=sys.stderr, flush=True)
-        yield case
+    step, done = max(1, total // 20), 0
+    for group in groups:
+        if done // step != (done + len(group)) // step or done == 0:
+            print(f"[{done + 1}/{total}] {group[0].label}", file=sys.stderr, flush=True)
+        yield group
+        done += len(group)
 
 
 def run_cases(cases: list[Case], rounds: int, max_time_s: float) -> list[Result]:
-    """Measure every case, reusing one set of input arrays per (function, dtype, size)."""
+    """Measure every case; the cases of one function, dtype and size side by side.
+
+    One set of input arrays serves each group (an in-place case gets copies).
+    """
+    groups: dict[tuple[str, str, int], list[Case]] = {}
+    for case in cases:
+        groups.setdefault((case.impl.function, case.dtype, case.size), []).append(case)
     results = []
-    cache: dict[tuple[int, str, int], tuple[np.ndarray, ...]] = {}
-    for case in _progress(cases):
-        impl = case.impl
-        key = (_impls.arity(impl.function), case.dtype, case.size)
-        if key not in cache:
-            if any(k[1:] != key[1:] for k in cache):
-                cache.clear()  # one size at a time: 3 * 10^7 float64 inputs are large
-            cache[key] = input_arrays(impl.function, case.dtype, case.size)
-        arrays = cache[key]
-        if case.mode == "inplace":
-            arrays = tuple(a.copy() for a in arrays)
-        timing = measure(impl.prepare(arrays, ALPHA, case.mode), rounds, max_time_s)
-        results.append(
-            Result(
-                impl.function,
-                impl.name,
-                impl.kind,
-                case.dtype,
-                case.size,
+    for group in _progress(list(groups.values())):
+        first = group[0]
+        arrays = input_arrays(first.impl.function, first.dtype, first.size)
+        runs = [
+            case.impl.prepare(
+                tuple(a.copy() for a in arrays) if case.mode == "inplace" else arrays,
+                ALPHA,
                 case.mode,
-                timing.median_s,
-                min(timing.rounds),
-                timing.first_call_s,
-                timing.iterations,
-                timing.rounds,
-                _impls.bytes_moved(impl.function, case.size, np.dtype(case.dtype).itemsize),
             )
-        )
+            for case in group
+        ]
+        timings = measure_side_by_side(runs, rounds, max_time_s)
+        del runs  # the outputs of a 3e7 float64 group take gigabytes
+        for case, timing in zip(group, timings, strict=True):
+            impl = case.impl
+            results.append(
+                Result(
+                    impl.function,
+                    impl.name,
+                    impl.kind,
+                    case.dtype,
+                    case.size,
+                    case.mode,
+                    timing.median_s,
+                    min(timing.rounds),
+                    timing.first_call_s,
+                    timing.iterations,
+                    timing.rounds,
+                    _impls.bytes_moved(impl.function, case.size, np.dtype(case.dtype).itemsize),
+                )
+            )
     return results
 
 
@@ -308,19 +353,24 @@ t1 = time.perf_counter()
 import fastact as fa
 t2 = time.perf_counter()
 x = np.linspace(-1, 1, 1000, dtype=np.float32)
+g = np.ones_like(x)
 backend = None if sys.argv[1] == "auto" else sys.argv[1]
 t3 = time.perf_counter()
 fa.leaky_relu(x, 0.01, backend=backend)
 t4 = time.perf_counter()
 fa.leaky_relu(x, 0.01, backend=backend)
 t5 = time.perf_counter()
+fa.leaky_relu_backward(g, x, 0.01, backend=backend)
+t6 = time.perf_counter()
 print(json.dumps({"import_numpy_s": t1 - t0, "import_fastact_s": t2 - t1,
-                  "first_call_s": t4 - t3, "second_call_s": t5 - t4}))
+                  "first_call_s": t4 - t3, "second_call_s": t5 - t4,
+                  "first_backward_s": t6 - t5}))
 """
 
 
 def cold_start(backend: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """``import fastact`` and the first ``leaky_relu`` call (float32, 1000) in a fresh process.
+    """``import fastact``, then the first ``leaky_relu`` (float32, 1000), a second one,
+    and the first ``leaky_relu_backward``, in a fresh process.
 
     Returns the figures in seconds, or ``{"error": ...}``.
     """
@@ -531,18 +581,30 @@ def _best_reference(
     return min(found, key=lambda r: r.median_s, default=None)
 
 
-def _bar_row(bar: str, function: str, n: int, measured: str, ratio: str, ok: bool) -> list[str]:
-    return [bar, function, format_size(n), measured, ratio, "pass" if ok else "FAIL"]
+def _bar_row(
+    bar: str, dtype: str, function: str, n: int, measured: str, ratio: str, ok: bool
+) -> list[str]:
+    return [bar, dtype, function, format_size(n), measured, ratio, "pass" if ok else "FAIL"]
 
 
-def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
-    """Check the SPEC's performance bars on what was measured, one row per comparison.
+#: the implementations ``auto`` is held to: each backend's kernels, called directly
+SINGLE_BACKENDS = ("numba-serial", "numba-parallel", "cython-serial", "cython-parallel", "numpy")
+PARALLEL = ("serial", "parallel")
 
-    Rows: bar, function, size, the two figures, the ratio, pass or fail.
+
+def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) -> list[list[str]]:
+    """Check the performance bars on what was measured, one row per comparison.
+
+    The SPEC's bars are checked on float32; ``auto`` against the fastest
+    single backend on every dtype measured; the cold start of ``auto`` if
+    ``colds`` (from :func:`cold_starts`) is given. Rows: bar, dtype,
+    function, size, the two figures, the ratio, pass or fail.
     """
     index = _index(results)
     rows = []
     functions = list(dict.fromkeys(r.function for r in results if r.function in _impls.FUNCTIONS))
+    dtypes = list(dict.fromkeys(r.dtype for r in results))
+    dtype = "float32"
     sizes = sorted({r.size for r in results if r.dtype == dtype})
     for function in functions:
         for n in (s for s in sizes if 10**5 <= s <= 10**7):
@@ -556,6 +618,7 @@ def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
                     rows.append(
                         _bar_row(
                             f"auto ({mode}) vs np.where >= {BAR_SPEEDUP:g}x",
+                            dtype,
                             function,
                             n,
                             f"{format_time(auto.median_s)} vs {format_time(base.median_s)}",
@@ -573,6 +636,7 @@ def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
                 rows.append(
                     _bar_row(
                         f"auto (out) bandwidth vs parallel {ref.function} >= {BAR_BANDWIDTH:.0%}",
+                        dtype,
                         function,
                         n,
                         f"{auto.gbps:.1f} vs {ref.gbps:.1f} GB/s ({ref.function}: {ref.impl})",
@@ -590,6 +654,7 @@ def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
                     rows.append(
                         _bar_row(
                             f"auto (out) time vs {other} (out) <= {BAR_SMALL:g}x",
+                            dtype,
                             function,
                             n,
                             f"{format_time(auto.median_s)} vs {format_time(ref.median_s)}",
@@ -597,35 +662,37 @@ def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
                             ratio <= BAR_SMALL,
                         )
                     )
-    # auto against each backend's own kernels, called directly: above ~1e4
-    # elements the public API's checks (~0.1-1 us) no longer show
-    singles = ("numba-serial", "numba-parallel", "cython-serial", "cython-parallel", "numpy")
-    for function in functions:
-        for n in sizes:
-            auto = index.get((function, "auto", dtype, n, "out"))
-            found = [index.get((function, impl, dtype, n, "out")) for impl in singles]
-            best = min((r for r in found if r), key=lambda r: r.median_s, default=None)
-            if auto and best:
-                ratio = auto.median_s / best.median_s
-                rows.append(
-                    _bar_row(
-                        f"auto (out) vs fastest backend kernel <= {BAR_AUTO:g}x",
-                        function,
-                        n,
-                        f"{format_time(auto.median_s)} vs {format_time(best.median_s)} "
-                        f"({best.impl})",
-                        f"{ratio:.2f}x",
-                        ratio <= BAR_AUTO,
+    for dt in dtypes:
+        for function in functions:
+            for n in sorted({r.size for r in results if r.dtype == dt}):
+                auto = index.get((function, "auto", dt, n, "out"))
+                found = [index.get((function, impl, dt, n, "out")) for impl in SINGLE_BACKENDS]
+                best = min((r for r in found if r), key=lambda r: r.median_s, default=None)
+                if auto and best:
+                    ratio = auto.median_s / best.median_s
+                    rows.append(
+                        _bar_row(
+                            f"auto (out) vs fastest backend kernel <= {BAR_AUTO:g}x",
+                            dt,
+                            function,
+                            n,
+                            f"{format_time(auto.median_s)} vs {format_time(best.median_s)} "
+                            f"({best.impl})",
+                            f"{ratio:.2f}x",
+                            ratio <= BAR_AUTO,
+                        )
                     )
-                )
-            cython = [r for r in found[2:4] if r]
-            numba = [r for r in found[:2] if r]
-            if n >= 10**4 and cython and numba:
-                cy = min(r.median_s for r in cython)
-                nb = min(r.median_s for r in numba)
+    for function in functions:
+        for n in (s for s in sizes if s >= 10**4):
+            cython = [index.get((function, f"cython-{p}", dtype, n, "out")) for p in PARALLEL]
+            numba = [index.get((function, f"numba-{p}", dtype, n, "out")) for p in PARALLEL]
+            cy = min((r.median_s for r in cython if r), default=None)
+            nb = min((r.median_s for r in numba if r), default=None)
+            if cy and nb:
                 rows.append(
                     _bar_row(
                         f"cython vs numba (best of serial/parallel) <= {BAR_CYTHON:g}x",
+                        dtype,
                         function,
                         n,
                         f"{format_time(cy)} vs {format_time(nb)}",
@@ -633,10 +700,29 @@ def bars(results: list[Result], dtype: str = "float32") -> list[list[str]]:
                         cy / nb <= BAR_CYTHON,
                     )
                 )
+    auto_cold = (colds or {}).get("auto", {})
+    if "first_call_s" in auto_cold:
+        for what, key, limit in (
+            ("import fastact (beyond numpy)", "import_fastact_s", BAR_IMPORT_S),
+            ("first leaky_relu call", "first_call_s", BAR_FIRST_CALL_S),
+            ("first leaky_relu_backward call", "first_backward_s", BAR_FIRST_CALL_S),
+        ):
+            took = auto_cold[key]
+            rows.append(
+                _bar_row(
+                    f"cold start: {what} < {format_time(limit)}",
+                    "float32",
+                    "leaky_relu_backward" if "backward" in key else "leaky_relu",
+                    1000,
+                    format_time(took),
+                    f"{took / limit:.2f}x",
+                    took < limit,
+                )
+            )
     return rows
 
 
-BAR_HEADER = ["bar (float32)", "function", "n", "measured", "ratio", "result"]
+BAR_HEADER = ["bar", "dtype", "function", "n", "measured", "ratio", "result"]
 
 
 def plot(results: list[Result], folder: Path) -> list[Path]:
@@ -774,9 +860,9 @@ def report_markdown(
         f"- data: {env['data']}, alpha = {env['alpha']}; times are medians per call",
         "",
     ]
-    bar_rows = bars(results)
+    bar_rows = bars(results, colds)
     if bar_rows:
-        lines += ["## Performance bars (SPEC)", "", markdown_table(BAR_HEADER, bar_rows), ""]
+        lines += ["## Performance bars", "", markdown_table(BAR_HEADER, bar_rows), ""]
     lines += [
         "## Median time per call (speed-up against the seeds' `np.where`)",
         "",
@@ -787,18 +873,25 @@ def report_markdown(
         lines += [f"### {title}", "", markdown_table(header, rows), ""]
     if colds:
         lines += [
-            "## Cold start (fresh process, `leaky_relu` on 1000 float32)",
+            "## Cold start (fresh process, 1000 float32)",
             "",
             markdown_table(
-                ["backend", "import fastact", "first call", "second call"],
                 [
-                    [name, "", f["error"], ""]
+                    "backend",
+                    "import fastact",
+                    "first leaky_relu",
+                    "second leaky_relu",
+                    "then first leaky_relu_backward",
+                ],
+                [
+                    [name, "", f["error"], "", ""]
                     if "error" in f
                     else [
                         name,
                         format_time(f["import_fastact_s"]),
                         format_time(f["first_call_s"]),
                         format_time(f["second_call_s"]),
+                        format_time(f["first_backward_s"]),
                     ]
                     for name, f in colds.items()
                 ],
@@ -934,9 +1027,9 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
         "results": [asdict(r) | {"gbps": r.gbps} for r in results],
     }
     (folder / "results.json").write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    bar_rows = bars(results)
+    bar_rows = bars(results, colds)
     if bar_rows:
-        print("\nPerformance bars (SPEC, float32)\n" + text_table(BAR_HEADER, bar_rows))
+        print("\nPerformance bars\n" + text_table(BAR_HEADER, bar_rows))
     for title, header, rows in tables(results):
         print(f"\n{title}: median time per call (speed-up vs np.where)")
         print(text_table(header, rows))

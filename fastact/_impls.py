@@ -239,15 +239,23 @@ def _backend_factory(backend: str, function: str, parallel: bool) -> Factory:
         target = _target(arrays, mode)
         if flat[0].size == 0:  # the dispatcher never calls kernels on empty arrays
             return lambda: np.empty_like(arrays[0]) if target is None else target
+        g, x = flat if len(flat) == 2 else (None, flat[0])
         if target is not None:
             # in place means out *is* the input view, as the backend contract puts it
             out_flat = flat[0] if mode == "inplace" else target.reshape(-1)
+            if g is None:
 
-            def run_into() -> np.ndarray:
-                kernel(*flat, out_flat, alpha, nthreads)
+                def run_into() -> np.ndarray:
+                    kernel(x, out_flat, alpha, nthreads)
+                    return target
+
+                return run_into
+
+            def run_into_binary() -> np.ndarray:
+                kernel(g, x, out_flat, alpha, nthreads)
                 return target
 
-            return run_into
+            return run_into_binary
 
         def run_new() -> np.ndarray:
             out = np.empty_like(arrays[0])
@@ -266,11 +274,20 @@ def _api_factory(function: str, explicit: bool) -> Factory:
         fn = getattr(fastact, function)
         target = _target(arrays, mode)
         args = (*arrays, alpha) if KERNELS[function].uses_alpha else arrays
-        # backend=None is "auto" when that is the configured default everywhere,
-        # and only then takes the compiled fast path: the call users write.
         if explicit or not _config.auto_everywhere:
             return functools.partial(fn, *args, out=target, backend="auto")
-        return functools.partial(fn, *args, out=target)
+        # backend=None is "auto" when that is the configured default everywhere:
+        # the call users write. A closure that calls with the arguments spelt
+        # out, as the kernel entries do: *args and a keyword would build a
+        # tuple and a dict every call (~50 ns) that a user's call does not.
+        if len(args) == 1:
+            (a0,) = args
+            return lambda: fn(a0, out=target)
+        if len(args) == 2:
+            a0, a1 = args
+            return lambda: fn(a0, a1, out=target)
+        a0, a1, a2 = args
+        return lambda: fn(a0, a1, a2, out=target)
 
     return factory
 

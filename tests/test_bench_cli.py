@@ -56,13 +56,18 @@ def test_bad_arguments_are_refused(capsys) -> None:
         main(["bench", "--sizes", "0.5"])
 
 
+def _result(
+    function: str, impl: str, size: int, mode: str, median: float, dtype: str = "float32"
+) -> _bench.Result:
+    kind = _impls.get(function, impl).kind
+    nbytes = _impls.bytes_moved(function, size, 4)
+    return _bench.Result(
+        function, impl, kind, dtype, size, mode, median, median, 0.0, 1, [median], nbytes
+    )
+
+
 def test_bars_compare_what_the_spec_says() -> None:
-    def result(function: str, impl: str, size: int, mode: str, median: float) -> _bench.Result:
-        kind = _impls.get(function, impl).kind
-        nbytes = _impls.bytes_moved(function, size, 4)
-        return _bench.Result(
-            function, impl, kind, "float32", size, mode, median, median, 0.0, 1, [median], nbytes
-        )
+    result = _result
 
     rows = _bench.bars(
         [
@@ -82,9 +87,43 @@ def test_bars_compare_what_the_spec_says() -> None:
     ]
 
 
+def test_auto_is_held_to_the_fastest_backend_on_every_dtype_and_cold_start_to_its_bars() -> None:
+    rows = _bench.bars(
+        [
+            _result("relu", "auto", 10, "out", 1.05e-7, "float64"),
+            _result("relu", "cython-serial", 10, "out", 1e-7, "float64"),
+            _result("relu", "numba-serial", 10, "out", 2e-7, "float64"),
+            _result("relu", "auto", 10**6, "out", 1.2e-4, "float32"),
+            _result("relu", "cython-parallel", 10**6, "out", 1e-4, "float32"),
+        ],
+        {"auto": {"import_fastact_s": 0.01, "first_call_s": 0.03, "first_backward_s": 0.001}},
+    )
+    assert [(r[0], r[1], r[3], r[-2], r[-1]) for r in rows] == [
+        ("auto (out) vs fastest backend kernel <= 1.1x", "float64", "10", "1.05x", "pass"),
+        ("auto (out) vs fastest backend kernel <= 1.1x", "float32", "1e6", "1.20x", "FAIL"),
+        ("cold start: import fastact (beyond numpy) < 50 ms", "float32", "1000", "0.20x", "pass"),
+        ("cold start: first leaky_relu call < 20 ms", "float32", "1000", "1.50x", "FAIL"),
+        ("cold start: first leaky_relu_backward call < 20 ms", "float32", "1000", "0.05x", "pass"),
+    ]
+
+
+def test_side_by_side_rounds_interleave() -> None:
+    order: list[str] = []
+    timings = _bench.measure_side_by_side(
+        [lambda: order.append("a"), lambda: order.append("b")], rounds=4
+    )
+    assert [len(t.rounds) for t in timings] == [4, 4]
+    # after calibration and warm-up, the timed rounds alternate a, b, a, b
+    per_round = [timings[0].iterations, timings[1].iterations]
+    timed = order[len(order) - 4 * sum(per_round) :]
+    expected = (["a"] * per_round[0] + ["b"] * per_round[1]) * 4
+    assert timed == expected
+
+
 def test_cold_start_runs_in_a_fresh_process() -> None:
     figures = _bench.cold_start("numpy")
     assert figures["first_call_s"] > 0 and figures["import_fastact_s"] > 0
+    assert figures["first_backward_s"] > 0
 
 
 def test_installed_entry_point_help() -> None:
