@@ -23,6 +23,7 @@ from fastact._api import (
     relu_grad,
 )
 from fastact._config import get_backend, get_num_threads, set_backend, set_num_threads, use_backend
+from fastact._dispatch import warmup
 from fastact._info import show_config
 
 __version__ = "0.1.0"
@@ -42,4 +43,5 @@ __all__ = [
     "set_num_threads",
     "show_config",
     "use_backend",
+    "warmup",
 ]

@@ -14,7 +14,8 @@ then calibrates how many calls make a round of at least
 :data:`MIN_ROUND_S`, runs one warm-up round and then the timed rounds with
 the garbage collector off, and reports the median time per call. The
 implementations of one function, dtype and size are timed side by side:
-round *r* of each runs before round *r + 1* of any, so that a change in the
+round *r* of each (after an untimed warm-up of its own) runs before round
+*r + 1* of any, so that a change in the
 machine's load (other tenants of a shared VM move a 3e7-element call by 2x
 within seconds) falls on all of them alike and the ratios the bars check
 stay fair. The cold-start figures (``import fastact`` and the first calls of
@@ -48,6 +49,8 @@ from fastact import _backends, _config, _impls
 
 #: a timed round lasts at least this long, so the clock's resolution does not matter
 MIN_ROUND_S = 50e-6
+#: the least untimed running before each timed round of a side-by-side measurement
+WARM_S = 10e-3
 #: what the seeds do today: every speed-up is measured against it
 BASELINE = "np.where"
 DEFAULT_IMPLS = (
@@ -146,7 +149,10 @@ def measure_side_by_side(
     """Time several callables as :func:`measure` does, their timed rounds interleaved.
 
     Round *r* of every callable runs before round *r + 1* of any, so that a
-    change in the machine's speed during the measurement affects them alike.
+    change in the machine's speed during the measurement affects them alike;
+    each timed round follows an untimed one of at least :data:`WARM_S`, so
+    that each is timed in its own steady state (its arrays in the caches),
+    as when it is measured alone.
     Each stops early after ``max_time_s`` of its own timed rounds, but never
     before 3 rounds.
 
@@ -157,9 +163,10 @@ def measure_side_by_side(
     True
     """
     calibrated = [calibrate(run) for run in runs]
-    for run, (_, iterations, _) in zip(runs, calibrated, strict=True):
-        for _ in range(iterations):  # the warm-up round
-            run()
+    # before each timed round, the callable runs untimed for a round and at
+    # least WARM_S: its buffers come back into the caches the others evicted,
+    # and the thread pools of the others (PyTorch's, Numba's) stop spinning
+    warm = [max(iterations, math.ceil(WARM_S / per_call)) for _, iterations, per_call in calibrated]
     times: list[list[float]] = [[] for _ in runs]
     spent = [0.0] * len(runs)
     enabled = gc.isenabled()
@@ -169,6 +176,8 @@ def measure_side_by_side(
             for i, run in enumerate(runs):
                 if spent[i] >= max_time_s and len(times[i]) >= 3:
                     continue
+                for _ in range(warm[i]):
+                    run()
                 iterations = calibrated[i][1]
                 start = time.perf_counter()
                 for _ in range(iterations):

@@ -12,13 +12,12 @@ The rules ``backend="auto"`` follows (``rules()`` says them for ``show_config``)
 * Small calls (under ``PARALLEL_MIN_SIZE``) run serially.
 * Larger calls are timed: per backend, dtype size and power-of-two size
   bucket, serial and parallel are each estimated as the fastest of their
-  latest few timings (per element), and the faster one runs. The slower one
-  is timed again once the calls since its last timing took ``PROBE_FACTOR``
-  times what it costs, so timing it costs at most 1/``PROBE_FACTOR`` (2%).
-  Parallel starts out favoured. On a machine whose other cores are busy, an
-  OpenMP team waits for a descheduled thread (measured here: 8 ms for a
-  50 us kernel); timing makes auto go serial then. The compiled fronts run
-  the same policy in C (``_cy.Timing``); ``_Timing`` here is its reference.
+  latest few timings, the faster one runs, and the slower one is timed again
+  from time to time, at most 1/``PROBE_FACTOR`` of the time once settled
+  (see ``_Timing``). Parallel starts out favoured. On a machine whose other
+  cores are busy, an OpenMP team waits for a descheduled thread (measured
+  here: 8 ms for a 50 us kernel); timing makes auto go serial then. The
+  compiled fronts run the same policy in C (``_cy.Timing``).
 
 Safety rules, whatever the backend:
 
@@ -45,8 +44,9 @@ from fastact import _backends, _config
 #: beat one for every dtype (float16 is compute bound, float32 and float64 run
 #: from L2); where they do not on another machine, timing goes serial.
 PARALLEL_MIN_SIZE = 1 << 16
-#: the slower of serial and parallel is timed again after calls that took this
-#: many times its own time (so its timing costs at most 1/PROBE_FACTOR)
+#: the slower of serial and parallel is timed again after the faster's calls
+#: took this many times the faster's cost, doubling up to this many times the
+#: slower's own cost (so its timing costs at most 1/PROBE_FACTOR); see _Timing
 PROBE_FACTOR = 50.0
 #: how many of the latest timings of each kernel the estimate is the fastest of
 WINDOW = 4
@@ -65,17 +65,44 @@ class _Timing:
     :data:`WINDOW` timings (seconds per element): on a shared machine a
     timing is only ever made slower, by a descheduled thread or a busy
     memory bus, so one slow call does not condemn a kernel, while a kernel
-    that really became slower loses within :data:`WINDOW` calls. The
-    compiled fronts run the same policy in C (``_cy.Timing``); tests hold the
-    two to one script.
+    that really became slower loses within :data:`WINDOW` calls.
+
+    The faster runs. The slower is timed again once the faster's calls since
+    its last timing took :data:`PROBE_FACTOR` times the faster's cost, a
+    time that doubles with each timing that changes nothing, up to
+    :data:`PROBE_FACTOR` times the slower's own cost (there, timing it costs
+    at most 1/:data:`PROBE_FACTOR` of the time). Time counts inside the
+    calls only, not on a clock: a training loop's matrix products between
+    activations do not bring the next timing closer. The doubling makes a
+    slower estimate that came from a transient (the first parallel calls of a
+    process took 8 to 20 ms each here, for a 3 us kernel) cost a few calls,
+    not the 400 ms of calls that 50 times it would have.
+
+    The compiled fronts run the same policy in C (``_cy.Timing``); tests hold
+    the two to one script.
     """
 
-    __slots__ = ("parallel_cold", "parallel_times", "probe_after", "retrying", "serial_times")
+    __slots__ = (
+        "backoff",
+        "budget",
+        "parallel_cold",
+        "parallel_times",
+        "parallel_won",
+        "retrying",
+        "serial_times",
+        "spent",
+    )
 
     def __init__(self) -> None:
         self.serial_times: list[float] = []
         self.parallel_times: list[float] = []
-        self.probe_after = 0.0
+        #: the winner's time (per element: a bucket's calls have about the same
+        #: size) since the slower was last timed, and how much before the next
+        self.spent = 0.0
+        self.budget = 0.0
+        #: which was faster at the last choice, and the budget's doubling factor
+        self.parallel_won = False
+        self.backoff = 1.0
         #: the latest parallel time was taken with the threads asleep (and not on a retry)
         self.parallel_cold = False
         self.retrying = False
@@ -90,15 +117,19 @@ class _Timing:
         """The parallel estimate in seconds per element (0.0: never timed)."""
         return min(self.parallel_times, default=0.0)
 
-    def choose_parallel(self, now: float, n: int) -> bool:
-        """Whether the next call of ``n`` elements, at time ``now``, runs the parallel kernel."""
+    def choose_parallel(self) -> bool:
+        """Whether the next call runs the parallel kernel."""
         serial, parallel = self.serial, self.parallel
         if parallel == 0.0:
             return True
         if serial == 0.0:
-            self.probe_after = now + PROBE_FACTOR * parallel * n
+            self.spent = self.budget = 0.0  # the loser is timed again right after
+            self.backoff = 1.0
             return False
         faster = parallel < serial
+        if faster != self.parallel_won:
+            self.parallel_won = faster
+            self.backoff = 1.0
         if self.parallel_cold and not faster:
             # A team that slept since its last call first has to wake up (on a
             # VM, 0.1 to 1 ms): a cold time that loses is retried at once,
@@ -106,20 +137,27 @@ class _Timing:
             self.parallel_cold = False
             self.retrying = True
             return True
-        if now >= self.probe_after:
-            self.probe_after = now + PROBE_FACTOR * max(parallel, serial) * n
+        if self.spent >= self.budget:
+            fast, slow = min(parallel, serial), max(parallel, serial)
+            self.spent = 0.0
+            self.budget = PROBE_FACTOR * min(fast * self.backoff, slow)
+            self.backoff *= 2.0
             return not faster
         return faster
 
     def record_parallel(self, seconds_per_element: float, cold: bool) -> None:
         """Record a parallel call's time (``cold``: the team had been asleep)."""
         _push(self.parallel_times, seconds_per_element)
+        if self.parallel_won:
+            self.spent += seconds_per_element
         self.parallel_cold = cold and not self.retrying
         self.retrying = False
 
     def record_serial(self, seconds_per_element: float) -> None:
         """Record a serial call's time."""
         _push(self.serial_times, seconds_per_element)
+        if not self.parallel_won:
+            self.spent += seconds_per_element
 
 
 def _push(window: list[float], seconds_per_element: float) -> None:
@@ -210,6 +248,55 @@ def _warm_numba() -> None:
         _numba_state = "ready"
 
 
+def warmup(backend: str | None = None) -> None:
+    """Compile every kernel now, so that no later call waits for a compile.
+
+    The Cython kernels are compiled when fastact is installed and NumPy
+    needs nothing; Numba compiles its kernels on first use (or loads them
+    from its on-disk cache: seconds, against minutes for a first compile).
+    ``backend="auto"`` never makes a call wait for that: it serves calls
+    with what is ready and takes Numba over once compiled in the background.
+    Call this up front in programs that call ``backend="numba"``, or to have
+    ``auto`` use Numba from its first call where Cython is not built.
+
+    Parameters
+    ----------
+    backend : {None, "auto", "numba", "cython", "numpy"}, optional
+        None: every backend that can run here. ``"auto"``: the backend
+        ``auto`` would use (Numba when Cython is not built). A backend name:
+        that backend.
+
+    Raises
+    ------
+    ValueError
+        If ``backend`` is not a backend name.
+    RuntimeError
+        If the backend named cannot run here.
+
+    Examples
+    --------
+    >>> import fastact as fa
+    >>> fa.warmup("cython")  # compiled ahead of time: returns at once
+    """
+    global _numba_state
+    if backend is None:
+        names = [name for name in _backends.BACKENDS if _backends.status(name) is None]
+    elif _config.check_backend_name(backend) == "auto":
+        # what resolve() serves auto with, once warm
+        usable = [name for name in ("cython", "numba") if _backends.status(name) is None]
+        names = usable[:1]
+    else:
+        _backends.load(backend)  # raises RuntimeError saying why it cannot run
+        names = [backend]
+    for name in names:
+        module = _backends.load(name)
+        if hasattr(module, "warmup"):
+            module.warmup()
+    if "numba" in names:
+        with _locks_guard:
+            _numba_state = "ready"
+
+
 def execute(
     module: ModuleType,
     kernel: str,
@@ -230,7 +317,7 @@ def execute(
         timing = _timings.setdefault(key, _Timing())
     start = time.perf_counter()
     lock = None if module.PARALLEL_THREADSAFE else _runtime_lock(runtime)
-    if timing.choose_parallel(start, size) and (lock is None or lock.acquire(blocking=False)):
+    if timing.choose_parallel() and (lock is None or lock.acquire(blocking=False)):
         try:
             _parallel_ran = True
             _run(module.get_kernel(kernel, True), blocks, alpha, nthreads)
@@ -270,7 +357,8 @@ def rules() -> list[str]:
         "extension's fronts), other layouts through Python",
         f"3. serial below {PARALLEL_MIN_SIZE} elements",
         "4. above: the faster of serial and parallel, timed per size bucket; the slower is "
-        f"timed again after calls that took {PROBE_FACTOR:g} times its cost",
+        f"timed again after the faster's calls took {PROBE_FACTOR:g} times the faster's cost, "
+        f"doubling up to {PROBE_FACTOR:g} times its own",
         "5. a runtime that is not thread-safe runs one parallel call at a time; others go serial",
         "6. a process forked after parallel kernels ran uses serial kernels only",
     ]
@@ -279,7 +367,10 @@ def rules() -> list[str]:
         for (mod, itemsize, bucket), t in _timings.items()
     ]
     if _backends.is_loaded("cython"):
-        measured += [("compiled front", *row) for row in _backends.load("cython").timings()]
+        measured += [
+            ("compiled front" + (", new array" if new else ""), itemsize, bucket, serial, parallel)
+            for itemsize, bucket, new, serial, parallel in _backends.load("cython").timings()
+        ]
     if measured:
         lines.append("   timings so far (ns per element, serial / parallel):")
         for name, itemsize, bucket, serial, parallel in sorted(measured):

@@ -7,7 +7,14 @@ import importlib
 
 import pytest
 
-MODULES = ["fastact", "fastact._api", "fastact._config", "fastact._info", "fastact.nn"]
+MODULES = [
+    "fastact",
+    "fastact._api",
+    "fastact._config",
+    "fastact._dispatch",
+    "fastact._info",
+    "fastact.nn",
+]
 
 
 @pytest.mark.parametrize("module_name", MODULES)
