@@ -94,7 +94,7 @@ def test_thread_limit_one_uses_serial_kernels(backend: str, monkeypatch) -> None
     assert used or backend == "auto"  # auto takes the compiled front for these arrays
 
 
-def test_auto_runs_a_new_large_call_in_parallel() -> None:
+def test_auto_runs_a_new_large_call_in_parallel(tmp_path) -> None:
     """The other side of the test above: without the limit, a parallel kernel runs.
 
     In a fresh process, as the first call of its size: the policy tries
@@ -106,8 +106,13 @@ def test_auto_runs_a_new_large_call_in_parallel() -> None:
         f"fa.leaky_relu(np.ones({SIZE}, np.float32)); print(_cy.parallel_runs())"
     )
     env = {**os.environ, "FASTACT_NUM_THREADS": "2"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=TIMEOUT
+    done = subprocess.run(  # not from the source tree, whose fastact has no extension built
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=TIMEOUT,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1"]

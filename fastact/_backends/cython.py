@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fastact import _dispatch
 from fastact._kernels import KERNELS
 
 try:
@@ -47,11 +48,12 @@ __all__ = [
 ]
 
 # The extension was rendered from the formulas; a stale build would compute
-# old formulas, so refuse it rather than give wrong numbers.
-if tuple(KERNELS) != tuple(_cy.KERNEL_NAMES):
+# old formulas, so refuse it rather than give wrong numbers (or time with
+# another policy than the dispatcher's reference).
+if tuple(KERNELS) != tuple(_cy.KERNEL_NAMES) or _cy.TIMING_WINDOW != _dispatch.WINDOW:
     raise ImportError(
-        "fastact._backends._cy was built from other kernels "
-        f"({_cy.KERNEL_NAMES}); rebuild it (pip install . or "
+        f"fastact._backends._cy was built from other kernels ({_cy.KERNEL_NAMES}) or "
+        f"another timing window ({_cy.TIMING_WINDOW}); rebuild it (pip install . or "
         "python setup.py build_ext --inplace)"
     )
 
