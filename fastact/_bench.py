@@ -599,6 +599,23 @@ def _bar_row(
     return [bar, dtype, function, format_size(n), measured, ratio, "pass" if ok else "FAIL"]
 
 
+def _times_row(
+    bar: str,
+    dtype: str,
+    function: str,
+    n: int,
+    first_s: float,
+    second_s: float,
+    ok: bool,
+    *,
+    ratio: float,
+    note: str = "",
+) -> list[str]:
+    """A bar row that compares two times per call."""
+    measured = f"{format_time(first_s)} vs {format_time(second_s)}{note}"
+    return _bar_row(bar, dtype, function, n, measured, f"{ratio:.3g}x", ok)
+
+
 #: the implementations ``auto`` is held to: each backend's kernels, called directly
 SINGLE_BACKENDS = ("numba-serial", "numba-parallel", "cython-serial", "cython-parallel", "numpy")
 PARALLEL = ("serial", "parallel")
@@ -628,14 +645,15 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
                 if auto and base:
                     ratio = base.median_s / auto.median_s
                     rows.append(
-                        _bar_row(
+                        _times_row(
                             f"auto ({mode}) vs np.where >= {BAR_SPEEDUP:g}x",
                             dtype,
                             function,
                             n,
-                            f"{format_time(auto.median_s)} vs {format_time(base.median_s)}",
-                            f"{ratio:.3g}x",
+                            auto.median_s,
+                            base.median_s,
                             ratio >= BAR_SPEEDUP,
+                            ratio=ratio,
                         )
                     )
     # from 10^7 float32 elements the arrays are far larger than the caches
@@ -664,14 +682,15 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
                 if auto and ref:
                     ratio = auto.median_s / ref.median_s
                     rows.append(
-                        _bar_row(
+                        _times_row(
                             f"auto (out) time vs {other} (out) <= {BAR_SMALL:g}x",
                             dtype,
                             function,
                             n,
-                            f"{format_time(auto.median_s)} vs {format_time(ref.median_s)}",
-                            f"{ratio:.2f}x",
+                            auto.median_s,
+                            ref.median_s,
                             ratio <= BAR_SMALL,
+                            ratio=ratio,
                         )
                     )
     for dt in dtypes:
@@ -683,15 +702,16 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
                 if auto and best:
                     ratio = auto.median_s / best.median_s
                     rows.append(
-                        _bar_row(
+                        _times_row(
                             f"auto (out) vs fastest backend kernel <= {BAR_AUTO:g}x",
                             dt,
                             function,
                             n,
-                            f"{format_time(auto.median_s)} vs {format_time(best.median_s)} "
-                            f"({best.impl})",
-                            f"{ratio:.2f}x",
+                            auto.median_s,
+                            best.median_s,
                             ratio <= BAR_AUTO,
+                            ratio=ratio,
+                            note=f" ({best.impl})",
                         )
                     )
     for function in functions:
@@ -702,14 +722,15 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
             nb = min((r.median_s for r in numba if r), default=None)
             if cy and nb:
                 rows.append(
-                    _bar_row(
+                    _times_row(
                         f"cython vs numba (best of serial/parallel) <= {BAR_CYTHON:g}x",
                         dtype,
                         function,
                         n,
-                        f"{format_time(cy)} vs {format_time(nb)}",
-                        f"{cy / nb:.2f}x",
+                        cy,
+                        nb,
                         cy / nb <= BAR_CYTHON,
+                        ratio=cy / nb,
                     )
                 )
     auto_cold = (colds or {}).get("auto", {})
