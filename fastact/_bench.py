@@ -129,27 +129,15 @@ def calibrate(run: Callable[[], Any], min_round_s: float = MIN_ROUND_S) -> tuple
     return first, iterations, once
 
 
-def measure(run: Callable[[], Any], rounds: int, max_time_s: float = math.inf) -> Timing:
-    """Time ``run``: first call, calibration, one warm-up round, then ``rounds`` timed rounds.
-
-    Stops early after ``max_time_s`` of timed rounds, but never before 3 rounds.
-
-    Examples
-    --------
-    >>> t = measure(lambda: sum(range(100)), rounds=5)
-    >>> len(t.rounds), t.median_s > 0
-    (5, True)
-    """
-    return measure_side_by_side([run], rounds, max_time_s)[0]
-
-
 def measure_side_by_side(
     runs: Sequence[Callable[[], Any]], rounds: int, max_time_s: float = math.inf
 ) -> list[Timing]:
-    """Time several callables as :func:`measure` does, their timed rounds interleaved.
+    """Time several callables side by side: first call, calibration, then timed rounds.
 
-    Round *r* of every callable runs before round *r + 1* of any, so that a
-    change in the machine's speed during the measurement affects them alike;
+    Each callable is called once (the first-call time is kept apart), then
+    calibrated to rounds of at least :data:`MIN_ROUND_S`. Round *r* of every
+    callable runs before round *r + 1* of any, so that a change in the
+    machine's speed during the measurement affects them alike;
     each timed round follows an untimed one of at least :data:`WARM_S`, so
     that each is timed in its own steady state (its arrays in the caches),
     as when it is measured alone.
