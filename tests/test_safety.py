@@ -47,7 +47,14 @@ def _correct(backend: str, seed: int) -> bool:
 def test_fork_after_parallel_kernels(backend: str) -> None:
     assert fa.get_num_threads() > 1 or os.cpu_count() == 1
     assert _correct(backend, seed=1)  # the parent runs parallel kernels first
-    run_forked(lambda: _correct(backend, seed=2) and not _dispatch.parallel_allowed())
+
+    def child() -> bool:
+        # the compiled fronts keep their own copy of the fork guard
+        runs = _compiled_parallel_runs()
+        ok = _correct(backend, seed=2) and not _dispatch.parallel_allowed()
+        return ok and _compiled_parallel_runs() == runs
+
+    run_forked(child)
     assert _correct(backend, seed=3)  # and the parent still can
 
 
