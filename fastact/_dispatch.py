@@ -11,8 +11,8 @@ The rules ``backend="auto"`` follows (``rules()`` says them for ``show_config``)
   at every size; the rest take the general path through :func:`execute`.
 * Small calls (under ``PARALLEL_MIN_SIZE``) run serially.
 * Larger calls are timed: per backend, dtype size and power-of-two size
-  bucket, serial and parallel are each estimated as the fastest of their
-  latest few timings, the faster one runs, and the slower one is timed again
+  bucket, serial and parallel are each estimated from their latest few
+  timings (the lower median), the faster one runs, and the slower one is timed again
   from time to time, at most 1/``PROBE_FACTOR`` of the time once settled
   (see ``_Timing``). Parallel starts out favoured. On a machine whose other
   cores are busy, an OpenMP team waits for a descheduled thread (measured
@@ -48,8 +48,14 @@ PARALLEL_MIN_SIZE = 1 << 16
 #: took this many times the faster's cost, doubling up to this many times the
 #: slower's own cost (so its timing costs at most 1/PROBE_FACTOR); see _Timing
 PROBE_FACTOR = 50.0
-#: how many of the latest timings of each kernel the estimate is the fastest of
+#: how many of the latest timings of each kernel its estimate (their lower median) takes
 WINDOW = 4
+#: how many times in a row a losing serial time taken while the parallel
+#: threads still spin is retried (see _Timing)
+SPIN_RETRIES = 256
+#: the faster kernel's calls are timed one in this many: two clock readings
+#: (~60 ns) are 3% of a 7e4 float32 call. Every other call is timed.
+TIME_EVERY = 8
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -61,13 +67,18 @@ _numba_state = "idle"  # idle -> warming -> ready | failed
 class _Timing:
     """Serial against parallel in one size bucket: the policy of ``backend="auto"``.
 
-    Each kernel's cost is estimated as the fastest of its latest
-    :data:`WINDOW` timings (seconds per element): on a shared machine a
-    timing is only ever made slower, by a descheduled thread or a busy
-    memory bus, so one slow call does not condemn a kernel, while a kernel
-    that really became slower loses within :data:`WINDOW` calls.
+    Each kernel's cost is estimated as the lower median of its latest
+    :data:`WINDOW` timings (seconds per element; the second fastest of 4):
+    one or two calls slowed by a descheduled thread do not condemn a kernel,
+    one lucky call does not crown it, and a kernel that really became slower
+    loses within three timings. The fastest of them, the estimate before, made
+    the kernel whose times vary most look best: at 7e4 float32, with the other
+    core shared, parallel took 2.0 to 2.8 us (median 2.26) against serial's
+    2.13 to 2.18, and the fastest of 4 parallel times was below serial's in a
+    third of the windows.
 
-    The faster runs. The slower is timed again once the faster's calls since
+    The faster runs, timed one call in :data:`TIME_EVERY` (its other calls
+    count at its estimate). The slower is timed again once the faster's calls since
     its last timing took :data:`PROBE_FACTOR` times the faster's cost, a
     time that doubles with each timing that changes nothing, up to
     :data:`PROBE_FACTOR` times the slower's own cost (there, timing it costs
@@ -77,6 +88,17 @@ class _Timing:
     slower estimate that came from a transient (the first parallel calls of a
     process took 8 to 20 ms each here, for a 3 us kernel) cost a few calls,
     not the 400 ms of calls that 50 times it would have.
+
+    A timing taken in the other kernel's wake is not trusted when it loses.
+    A parallel call whose threads slept (:data:`COLD_GAP`) first wakes them:
+    it is retried once, at once. A serial call made while the threads of the
+    last parallel call still busy-wait (0.1 to 0.3 ms after it, here) runs up
+    to 30% slower (7e4 float32: 3.0 us against 2.3): it is retried until a
+    time is taken after they slept, which then replaces the times taken
+    while they spun; :data:`SPIN_RETRIES` times at most, each retry adding
+    :data:`PROBE_FACTOR` times its cost to the budget. Without this, serial,
+    timed only right after parallel calls, never won back a size where it
+    had become the faster (auto ran 1.6 times the serial kernel).
 
     The compiled fronts run the same policy in C (``_cy.Timing``); tests hold
     the two to one script.
@@ -89,8 +111,12 @@ class _Timing:
         "parallel_times",
         "parallel_won",
         "retrying",
+        "serial_retries",
+        "serial_spin_run",
         "serial_times",
         "spent",
+        "timed",
+        "untimed",
     )
 
     def __init__(self) -> None:
@@ -106,19 +132,29 @@ class _Timing:
         #: the latest parallel time was taken with the threads asleep (and not on a retry)
         self.parallel_cold = False
         self.retrying = False
+        #: how many of the latest serial times were taken while parallel
+        #: threads spun, and how many serial calls were retried for that since
+        #: the slower was last timed
+        self.serial_spin_run = 0
+        self.serial_retries = 0
+        #: whether the chosen call is to be timed, and the faster's calls since
+        #: it was last timed (modulo TIME_EVERY)
+        self.timed = True
+        self.untimed = 0
 
     @property
     def serial(self) -> float:
         """The serial estimate in seconds per element (0.0: never timed)."""
-        return min(self.serial_times, default=0.0)
+        return _estimate(self.serial_times)
 
     @property
     def parallel(self) -> float:
         """The parallel estimate in seconds per element (0.0: never timed)."""
-        return min(self.parallel_times, default=0.0)
+        return _estimate(self.parallel_times)
 
     def choose_parallel(self) -> bool:
-        """Whether the next call runs the parallel kernel."""
+        """Whether the next call runs the parallel kernel; :attr:`timed` says whether to time it."""
+        self.timed = True
         serial, parallel = self.serial, self.parallel
         if parallel == 0.0:
             return True
@@ -137,13 +173,24 @@ class _Timing:
             self.parallel_cold = False
             self.retrying = True
             return True
+        if self.serial_spin_run and faster and self.serial_retries < SPIN_RETRIES:
+            self.serial_retries += 1
+            self.budget += PROBE_FACTOR * serial
+            return False
         if self.spent >= self.budget:
             fast, slow = min(parallel, serial), max(parallel, serial)
             self.spent = 0.0
             self.budget = PROBE_FACTOR * min(fast * self.backoff, slow)
             self.backoff *= 2.0
+            self.serial_retries = 0
             return not faster
+        self.untimed = (self.untimed + 1) % TIME_EVERY
+        self.timed = self.untimed == 0
         return faster
+
+    def record_untimed(self) -> None:
+        """Count a call that was not timed (the faster's) at the faster's estimate."""
+        self.spent += self.parallel if self.parallel_won else self.serial
 
     def record_parallel(self, seconds_per_element: float, cold: bool) -> None:
         """Record a parallel call's time (``cold``: the team had been asleep)."""
@@ -153,11 +200,20 @@ class _Timing:
         self.parallel_cold = cold and not self.retrying
         self.retrying = False
 
-    def record_serial(self, seconds_per_element: float) -> None:
-        """Record a serial call's time."""
+    def record_serial(self, seconds_per_element: float, spinning: bool) -> None:
+        """Record a serial call's time (``spinning``: a parallel team still busy-waited)."""
+        if not spinning and self.serial_spin_run:
+            # a time taken after the threads slept replaces those taken while they spun
+            del self.serial_times[-self.serial_spin_run :]
         _push(self.serial_times, seconds_per_element)
         if not self.parallel_won:
             self.spent += seconds_per_element
+        self.serial_spin_run = min(self.serial_spin_run + 1, WINDOW) if spinning else 0
+
+
+def _estimate(window: list[float]) -> float:
+    """The lower median of a kernel's latest timings (0.0: none)."""
+    return sorted(window)[(len(window) - 1) // 2] if window else 0.0
 
 
 def _push(window: list[float], seconds_per_element: float) -> None:
@@ -167,7 +223,8 @@ def _push(window: list[float], seconds_per_element: float) -> None:
 
 
 _timings: dict[tuple[str, int, int], _Timing] = {}
-#: a parallel call this long after the previous one ended finds its threads asleep
+#: a parallel call this long after the previous one ended finds its threads
+#: asleep; a serial call sooner than this may find them still busy-waiting
 COLD_GAP = 1e-3
 _last_parallel_end = 0.0
 
@@ -318,19 +375,27 @@ def execute(
         timing = _timings.setdefault(key, _Timing())
     start = time.perf_counter()
     lock = None if module.PARALLEL_THREADSAFE else _runtime_lock(runtime)
-    if timing.choose_parallel() and (lock is None or lock.acquire(blocking=False)):
+    parallel = timing.choose_parallel()
+    timed = timing.timed  # read now: other threads choose while the kernel runs
+    if parallel and (lock is None or lock.acquire(blocking=False)):
         try:
             _parallel_ran = True
             _run(module.get_kernel(kernel, True), blocks, alpha, nthreads)
         finally:
             if lock is not None:
                 lock.release()
-        end = time.perf_counter()
+    else:
+        parallel = False
+        _run(module.get_kernel(kernel, False), blocks, alpha, 1)
+    if not timed:
+        timing.record_untimed()
+        return
+    end = time.perf_counter()
+    if parallel:
         timing.record_parallel((end - start) / size, cold=start - _last_parallel_end > COLD_GAP)
         _last_parallel_end = end
     else:
-        _run(module.get_kernel(kernel, False), blocks, alpha, 1)
-        timing.record_serial((time.perf_counter() - start) / size)
+        timing.record_serial((end - start) / size, spinning=start - _last_parallel_end < COLD_GAP)
 
 
 def _run(
@@ -360,9 +425,10 @@ def rules() -> list[str]:
         "2. C-contiguous float arrays: the whole call in compiled code (the Cython "
         "extension's fronts), other layouts through Python",
         f"3. serial below {PARALLEL_MIN_SIZE} elements",
-        "4. above: the faster of serial and parallel, timed per size bucket; the slower is "
-        f"timed again after the faster's calls took {PROBE_FACTOR:g} times the faster's cost, "
-        f"doubling up to {PROBE_FACTOR:g} times its own",
+        "4. above: the faster of serial and parallel, timed per size bucket (the lower median "
+        f"of each one's last {WINDOW} timings; the faster timed one call in {TIME_EVERY}); the "
+        f"slower is timed again after the faster's calls took {PROBE_FACTOR:g} times the "
+        f"faster's cost, doubling up to {PROBE_FACTOR:g} times its own",
         "5. a runtime that is not thread-safe runs one parallel call at a time; others go serial",
         "6. a process forked after parallel kernels ran uses serial kernels only",
     ]

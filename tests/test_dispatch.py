@@ -74,17 +74,21 @@ FAST, SLOW = 1e-9, 4e-9  # seconds per element
 def _run_script(timing, script, calls: int) -> list[str]:
     """Feed ``timing`` calls that take the times ``script(kind, call)`` says.
 
+    ``script`` is asked about the calls the policy times only. It returns the
+    seconds per element and a flag: for a parallel call, whether the team
+    had been asleep; for a serial one, whether a team still busy-waited.
     Returns the kernel each call ran.
     """
     ran = []
     for call in range(calls):
         parallel = timing.choose_parallel()
         kind = "parallel" if parallel else "serial"
-        seconds_per_element, cold = script(kind, call)
-        if parallel:
-            timing.record_parallel(seconds_per_element, cold)
+        if not timing.timed:
+            timing.record_untimed()
+        elif parallel:
+            timing.record_parallel(*script(kind, call))
         else:
-            timing.record_serial(seconds_per_element)
+            timing.record_serial(*script(kind, call))
         ran.append(kind)
     return ran
 
@@ -110,23 +114,59 @@ def test_policy_times_the_slower_ever_less_often_up_to_a_fiftieth_of_the_time(po
 
 
 @pytest.mark.parametrize("policy", _policies())
-def test_policy_ignores_one_slow_call_but_not_a_slow_window(policy) -> None:
-    window = _dispatch.WINDOW
+def test_policy_ignores_two_slow_calls_but_not_a_slow_window(policy) -> None:
+    # the lower median of 4 timings turns slow with the third slow one
+    turn = _dispatch.WINDOW - 1
+    timed = []  # (call, kind) of each call the policy timed
 
     def script(kind, call):
+        timed.append((call, kind))
         if kind == "serial":
             return 3 * FAST, False
-        if call == 10 or call >= 20:  # a descheduled thread once; the core busy from 20 on
+        nth = sum(k == "parallel" for _, k in timed)
+        if nth in (4, 5) or nth >= 8:  # a descheduled thread twice; the core busy from the 8th on
             return 5 * FAST, False
         return FAST, False
 
-    ran = _run_script(policy(), script, 40)
+    ran = _run_script(policy(), script, 200)
     assert ran[1:3] == ["serial", "serial"]  # serial timed, and again as the first loser
-    assert ran[3:20] == ["parallel"] * 17  # the one slow call changed nothing
-    # from call 20 every parallel call is slow: serial after a full window of
-    # them, with one more timing of parallel (the new loser) after that
-    assert ran[20 : 20 + window] == ["parallel"] * window
-    assert ran[20 + window] == "serial" and ran[20 + window :].count("parallel") == 1
+    parallel_timings = [call for call, kind in timed if kind == "parallel"]
+    second_slow, switch = parallel_timings[4], parallel_timings[7 + turn - 1]
+    # the two slow timings changed nothing: parallel went on, serial was only
+    # timed (once, as the loser); from the 8th, every parallel timing is slow,
+    # and the third of them makes serial the faster for good
+    assert ran[second_slow + 1] == "parallel"
+    assert ran[3 : switch + 1].count("serial") <= 1
+    assert ran[switch + 1 : switch + 20] == ["serial"] * 19
+
+
+@pytest.mark.parametrize("policy", _policies())
+def test_policy_times_one_call_of_the_faster_in_time_every(policy) -> None:
+    asked = []
+
+    def script(kind, call):
+        asked.append(kind)
+        return (SLOW if kind == "parallel" else FAST), False
+
+    ran = _run_script(policy(), script, 800)
+    # the slower's calls are timings, all timed; the faster's are timed one in TIME_EVERY
+    assert asked.count("parallel") == ran.count("parallel")
+    assert abs(asked.count("serial") - ran.count("serial") / _dispatch.TIME_EVERY) <= 3
+
+
+@pytest.mark.parametrize("policy", _policies())
+def test_policy_is_not_won_by_one_lucky_call(policy) -> None:
+    """A kernel whose times vary is judged by its typical time, not its best."""
+    parallel_timings = itertools.count()
+
+    def script(kind, call):
+        if kind == "serial":
+            return 2 * FAST, False
+        lucky = next(parallel_timings) % 4 == 0  # one parallel timing in 4 is fast
+        return (FAST if lucky else 3 * FAST), False
+
+    ran = _run_script(policy(), script, 400)
+    assert ran[100:].count("parallel") <= 8  # serial, but for the rare timing of parallel
 
 
 @pytest.mark.parametrize("policy", _policies())
@@ -154,6 +194,44 @@ def test_policy_does_not_retry_a_retry(policy) -> None:
     # cold, serial, the retry; the loser timed again (no budget yet), cold, so
     # retried; then serial: neither retry was retried
     assert ran == ["parallel", "serial"] + ["parallel"] * 3 + ["serial"] * 3
+
+
+@pytest.mark.parametrize("policy", _policies())
+def test_policy_retries_a_serial_time_taken_while_the_threads_spin(policy) -> None:
+    """Serial timed right after parallel calls must still win back a size where it is faster."""
+    last_parallel = -1
+
+    def script(kind, call):
+        nonlocal last_parallel
+        if kind == "parallel":
+            last_parallel = call
+            return 2 * FAST, False
+        # the team busy-waits for 3 calls after a parallel one, slowing serial
+        return (3 * FAST, True) if call - last_parallel <= 3 else (FAST, False)
+
+    ran = _run_script(policy(), script, 400)
+    # serial timed, retried while the team spun, then clean: and it wins
+    assert ran[:5] == ["parallel"] + ["serial"] * 4
+    # from then on serial, but for the rare timing of parallel; the serial
+    # times right after those are slow again but do not undo the decision
+    assert ran[5:].count("parallel") <= 8
+    assert ran[-20:] == ["serial"] * 20
+
+
+@pytest.mark.parametrize("policy", _policies())
+def test_policy_retries_spinning_serial_times_a_bounded_number_of_times(policy) -> None:
+    """A team that always spins (other sizes keep it busy): serial's slow time is its cost."""
+    retries = _dispatch.SPIN_RETRIES
+
+    def script(kind, call):
+        return (2 * FAST, False) if kind == "parallel" else (3 * FAST, True)
+
+    ran = _run_script(policy(), script, 20_000 + retries)
+    assert ran[: 2 + retries] == ["parallel"] + ["serial"] * (1 + retries)
+    # each retry was paid for with PROBE_FACTOR times its cost of parallel
+    # calls before serial is timed again: 50 * 256 * 3 / 2 = 19200 calls
+    probes = [i for i, kind in enumerate(ran) if kind == "serial" and i > 1 + retries]
+    assert abs(probes[0] - (2 + retries) - _dispatch.PROBE_FACTOR * retries * 3 / 2) <= 1
 
 
 def test_execute_times_serial_against_parallel(monkeypatch) -> None:
