@@ -50,12 +50,17 @@ PARALLEL_MIN_SIZE = 1 << 16
 PROBE_FACTOR = 50.0
 #: how many of the latest timings of each kernel its estimate (their lower median) takes
 WINDOW = 4
+#: how many calls in a row a timing of the slower kernel lasts
+PROBE_CALLS = 4
 #: how many times in a row a losing serial time taken while the parallel
 #: threads still spin is retried (see _Timing)
 SPIN_RETRIES = 256
 #: the faster kernel's calls are timed one in this many: two clock readings
 #: (~60 ns) are 3% of a 7e4 float32 call. Every other call is timed.
 TIME_EVERY = 8
+#: a serial call this soon after a parallel call ended may find its threads
+#: still busy-waiting (for 0.1 to 0.3 ms here)
+SPIN_GAP = 1e-3
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -78,39 +83,44 @@ class _Timing:
     third of the windows.
 
     The faster runs, timed one call in :data:`TIME_EVERY` (its other calls
-    count at its estimate). The slower is timed again once the faster's calls since
-    its last timing took :data:`PROBE_FACTOR` times the faster's cost, a
-    time that doubles with each timing that changes nothing, up to
-    :data:`PROBE_FACTOR` times the slower's own cost (there, timing it costs
-    at most 1/:data:`PROBE_FACTOR` of the time). Time counts inside the
-    calls only, not on a clock: a training loop's matrix products between
-    activations do not bring the next timing closer. The doubling makes a
-    slower estimate that came from a transient (the first parallel calls of a
-    process took 8 to 20 ms each here, for a 3 us kernel) cost a few calls,
-    not the 400 ms of calls that 50 times it would have.
+    count at its estimate). The slower is timed again once the faster's
+    calls since its last timing took :data:`PROBE_FACTOR` times the cost of
+    that timing at the faster's speed, a time that doubles with each timing
+    that changes nothing, up to :data:`PROBE_FACTOR` times its cost at the
+    slower's speed (there, timing it costs at most 1/:data:`PROBE_FACTOR` of
+    the time). Time counts inside the calls only, not on a clock: a training
+    loop's matrix products between activations do not bring the next timing
+    closer. The doubling makes a slower estimate that came from a transient
+    (the first parallel calls of a process took 8 to 20 ms each here, for a
+    3 us kernel) cost a few calls, not the 400 ms of calls that 50 times it
+    would have.
 
-    A timing taken in the other kernel's wake is not trusted when it loses.
-    A parallel call whose threads slept (:data:`COLD_GAP`) first wakes them:
-    it is retried once, at once. A serial call made while the threads of the
-    last parallel call still busy-wait (0.1 to 0.3 ms after it, here) runs up
-    to 30% slower (7e4 float32: 3.0 us against 2.3): it is retried until a
-    time is taken after they slept, which then replaces the times taken
-    while they spun; :data:`SPIN_RETRIES` times at most, each retry adding
-    :data:`PROBE_FACTOR` times its cost to the budget. Without this, serial,
-    timed only right after parallel calls, never won back a size where it
-    had become the faster (auto ran 1.6 times the serial kernel).
+    A timing lasts :data:`PROBE_CALLS` calls in a row, because the first
+    calls of a kernel after the other ran are slow: at 7e4 float64, after
+    20 ms of serial calls, parallel calls took 96, 6.0, 4.9 and 4.6 us
+    (steady: 4.8), its threads asleep and then its data in the other core's
+    cache. From one call and one retry, auto stayed serial at 7.7 us where
+    parallel took 4.2. Serial calls made while the threads of the last
+    parallel call still busy-wait (:data:`SPIN_GAP`) run up to 30% slower
+    (7e4 float32: 3.0 us against 2.3, for 0.1 to 0.3 ms): a serial time
+    taken then that loses is retried until one is taken after they slept,
+    which replaces those taken while they spun; :data:`SPIN_RETRIES` times
+    at most, each retry adding :data:`PROBE_FACTOR` times its cost to the
+    budget. Without this, serial, timed only right after parallel calls,
+    never won back a size where it had become the faster (auto ran 1.6
+    times the serial kernel).
 
     The compiled fronts run the same policy in C (``_cy.Timing``); tests hold
     the two to one script.
     """
 
     __slots__ = (
-        "backoff",
         "budget",
-        "parallel_cold",
+        "burst",
+        "burst_parallel",
+        "doublings",
         "parallel_times",
         "parallel_won",
-        "retrying",
         "serial_retries",
         "serial_spin_run",
         "serial_times",
@@ -126,12 +136,12 @@ class _Timing:
         #: size) since the slower was last timed, and how much before the next
         self.spent = 0.0
         self.budget = 0.0
-        #: which was faster at the last choice, and the budget's doubling factor
+        #: which was faster at the last choice, and how often the budget doubled since
         self.parallel_won = False
-        self.backoff = 1.0
-        #: the latest parallel time was taken with the threads asleep (and not on a retry)
-        self.parallel_cold = False
-        self.retrying = False
+        self.doublings = 0
+        #: calls left in the timing under way, and of which kernel
+        self.burst = 0
+        self.burst_parallel = False
         #: how many of the latest serial times were taken while parallel
         #: threads spun, and how many serial calls were retried for that since
         #: the slower was last timed
@@ -155,24 +165,18 @@ class _Timing:
     def choose_parallel(self) -> bool:
         """Whether the next call runs the parallel kernel; :attr:`timed` says whether to time it."""
         self.timed = True
+        if self.burst:
+            self.burst -= 1
+            return self.burst_parallel
         serial, parallel = self.serial, self.parallel
         if parallel == 0.0:
-            return True
+            return self._time(True)
         if serial == 0.0:
-            self.spent = self.budget = 0.0  # the loser is timed again right after
-            self.backoff = 1.0
-            return False
+            return self._time(False)
         faster = parallel < serial
         if faster != self.parallel_won:
             self.parallel_won = faster
-            self.backoff = 1.0
-        if self.parallel_cold and not faster:
-            # A team that slept since its last call first has to wake up (on a
-            # VM, 0.1 to 1 ms): a cold time that loses is retried at once,
-            # warm if calls come close together; the retry counts as measured.
-            self.parallel_cold = False
-            self.retrying = True
-            return True
+            self.doublings = 0
         if self.serial_spin_run and faster and self.serial_retries < SPIN_RETRIES:
             self.serial_retries += 1
             self.budget += PROBE_FACTOR * serial
@@ -180,25 +184,29 @@ class _Timing:
         if self.spent >= self.budget:
             fast, slow = min(parallel, serial), max(parallel, serial)
             self.spent = 0.0
-            self.budget = PROBE_FACTOR * min(fast * self.backoff, slow)
-            self.backoff *= 2.0
+            self.budget = PROBE_FACTOR * PROBE_CALLS * min(fast * 2.0**self.doublings, slow)
+            self.doublings = min(self.doublings + 1, 64)
             self.serial_retries = 0
-            return not faster
+            return self._time(not faster)
         self.untimed = (self.untimed + 1) % TIME_EVERY
         self.timed = self.untimed == 0
         return faster
+
+    def _time(self, parallel: bool) -> bool:
+        # start a timing of PROBE_CALLS calls of one kernel
+        self.burst = PROBE_CALLS - 1
+        self.burst_parallel = parallel
+        return parallel
 
     def record_untimed(self) -> None:
         """Count a call that was not timed (the faster's) at the faster's estimate."""
         self.spent += self.parallel if self.parallel_won else self.serial
 
-    def record_parallel(self, seconds_per_element: float, cold: bool) -> None:
-        """Record a parallel call's time (``cold``: the team had been asleep)."""
+    def record_parallel(self, seconds_per_element: float) -> None:
+        """Record a parallel call's time."""
         _push(self.parallel_times, seconds_per_element)
         if self.parallel_won:
             self.spent += seconds_per_element
-        self.parallel_cold = cold and not self.retrying
-        self.retrying = False
 
     def record_serial(self, seconds_per_element: float, spinning: bool) -> None:
         """Record a serial call's time (``spinning``: a parallel team still busy-waited)."""
@@ -223,9 +231,6 @@ def _push(window: list[float], seconds_per_element: float) -> None:
 
 
 _timings: dict[tuple[str, int, int], _Timing] = {}
-#: a parallel call this long after the previous one ended finds its threads
-#: asleep; a serial call sooner than this may find them still busy-waiting
-COLD_GAP = 1e-3
 _last_parallel_end = 0.0
 
 
@@ -392,10 +397,10 @@ def execute(
         return
     end = time.perf_counter()
     if parallel:
-        timing.record_parallel((end - start) / size, cold=start - _last_parallel_end > COLD_GAP)
+        timing.record_parallel((end - start) / size)
         _last_parallel_end = end
     else:
-        timing.record_serial((end - start) / size, spinning=start - _last_parallel_end < COLD_GAP)
+        timing.record_serial((end - start) / size, spinning=start - _last_parallel_end < SPIN_GAP)
 
 
 def _run(
@@ -427,8 +432,9 @@ def rules() -> list[str]:
         f"3. serial below {PARALLEL_MIN_SIZE} elements",
         "4. above: the faster of serial and parallel, timed per size bucket (the lower median "
         f"of each one's last {WINDOW} timings; the faster timed one call in {TIME_EVERY}); the "
-        f"slower is timed again after the faster's calls took {PROBE_FACTOR:g} times the "
-        f"faster's cost, doubling up to {PROBE_FACTOR:g} times its own",
+        f"slower is timed again, {PROBE_CALLS} calls in a row, after the faster's calls took "
+        f"{PROBE_FACTOR:g} times their cost at the faster's speed, doubling up to "
+        f"{PROBE_FACTOR:g} times their own",
         "5. a runtime that is not thread-safe runs one parallel call at a time; others go serial",
         "6. a process forked after parallel kernels ran uses serial kernels only",
     ]
