@@ -25,6 +25,7 @@ each backend) are measured in fresh subprocesses.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import gc
 import importlib.metadata
@@ -238,6 +239,26 @@ class Case:
         return f"{self.impl.function} {self.dtype} n={self.size} {self.impl.name} {self.mode}"
 
 
+def reference_of(function: str) -> str:
+    """The bandwidth reference of a function: ``copy`` for a unary one, ``add`` for a binary one.
+
+    Each moves the bytes the function moves (one read and one write per
+    element, or two reads and one write).
+
+    Examples
+    --------
+    >>> reference_of("relu"), reference_of("relu_backward")
+    ('copy', 'add')
+    """
+    return "copy" if _impls.arity(function) == 1 else "add"
+
+
+def _in_group_of(impl: _impls.Impl, function: str) -> _impls.Impl:
+    # a reference timed with function's own implementations, side by side, on
+    # its arrays: the bandwidth bar compares times of the same rounds
+    return dataclasses.replace(impl, function=function, name=f"{impl.function} ({impl.name})")
+
+
 def plan(
     functions: Sequence[str],
     impls: Sequence[str],
@@ -245,26 +266,31 @@ def plan(
     sizes: Sequence[int],
     modes: Sequence[str],
 ) -> tuple[list[Case], dict[str, str]]:
-    """Return the cases to run (references included) and why requested ones were skipped.
+    """Return the cases to run and why requested ones were skipped.
+
+    Each function's cases include its bandwidth references (:func:`reference_of`),
+    named ``"copy (torch)"`` and so on, timed into ``out=`` on its arrays.
 
     Examples
     --------
     >>> cases, skipped = plan(["relu"], ["np.where"], ["float32"], [10], ["new", "out"])
-    >>> sorted({c.impl.function for c in cases})
-    ['copy', 'relu']
+    >>> sorted(c.impl.name for c in cases if c.impl.name in ("np.where", "copy (numpy)"))
+    ['copy (numpy)', 'np.where']
+    >>> {c.impl.function for c in cases}
+    {'relu'}
     """
     cases, skipped = [], {}
-    wanted = [*functions]
-    if any(_impls.arity(f) == 1 for f in functions):
-        wanted.append("copy")
-    if any(_impls.arity(f) == 2 for f in functions):
-        wanted.append("add")
     for size in sizes:
         for dtype in dtypes:
-            for function in wanted:
-                for impl in _impls.registry(function):
-                    if impl.kind != "reference" and impl.name not in impls:
-                        continue
+            for function in functions:
+                candidates = [
+                    *(i for i in _impls.registry(function) if i.name in impls),
+                    *(
+                        _in_group_of(i, function)
+                        for i in _impls.registry(reference_of(function), kind="reference")
+                    ),
+                ]
+                for impl in candidates:
                     reason = impl.unavailable()
                     if reason is not None:
                         skipped[impl.name] = reason
@@ -572,13 +598,36 @@ def text_table(header: list[str], rows: list[list[str]]) -> str:
 def _best_reference(
     index: dict, function: str, dtype: str, size: int, parallel_only: bool
 ) -> Result | None:
-    ref = "copy" if _impls.arity(function) == 1 else "add"
+    serial = f"{reference_of(function)} (numpy)"
     found = [
         r
         for (f, impl, d, n, _), r in index.items()
-        if f == ref and d == dtype and n == size and not (parallel_only and impl == "numpy")
+        if f == function
+        and r.kind == "reference"
+        and d == dtype
+        and n == size
+        and not (parallel_only and impl == serial)
     ]
     return min(found, key=lambda r: r.median_s, default=None)
+
+
+def paired_ratio(a: Result, b: Result) -> float:
+    """The median over the rounds they share of ``a``'s time per call over ``b``'s.
+
+    ``a`` and ``b`` must come from one group of :func:`run_cases` (one
+    function, dtype and size), whose rounds interleave: round *r* of each was
+    timed within a fraction of a second of the other's, so a change in the
+    machine's speed between rounds (a shared VM's 1e7 float64 calls switch
+    between 3 and 5 ms within seconds) cancels in each round's ratio.
+
+    Examples
+    --------
+    >>> def timed(rounds):
+    ...     return Result("relu", "x", "fastact", "float32", 10, "out", 0.0, 0.0, 0.0, 1, rounds)
+    >>> paired_ratio(timed([2.0, 4.0, 2.0]), timed([1.0, 2.0, 1.0]))
+    2.0
+    """
+    return statistics.median(x / y for x, y in zip(a.rounds_s, b.rounds_s, strict=False))
 
 
 def _bar_row(
@@ -615,7 +664,8 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
     The SPEC's bars are checked on float32; ``auto`` against the fastest
     single backend on every dtype measured; the cold start of ``auto`` if
     ``colds`` (from :func:`cold_starts`) is given. Rows: bar, dtype,
-    function, size, the two figures, the ratio, pass or fail.
+    function, size, the two figures, the ratio, pass or fail. Ratios of two
+    implementations of one group are :func:`paired_ratio`.
     """
     index = _index(results)
     rows = []
@@ -631,7 +681,7 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
                 auto = index.get((function, "auto", dtype, n, mode))
                 base = index.get((function, BASELINE, dtype, n, "new"))
                 if auto and base:
-                    ratio = base.median_s / auto.median_s
+                    ratio = paired_ratio(base, auto)
                     rows.append(
                         _times_row(
                             f"auto ({mode}) vs np.where >= {BAR_SPEEDUP:g}x",
@@ -650,14 +700,15 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
             auto = index.get((function, "auto", dtype, n, "out"))
             ref = _best_reference(index, function, dtype, n, parallel_only=True)
             if auto and ref:
-                ratio = ref.median_s / auto.median_s
+                ratio = paired_ratio(ref, auto)
                 rows.append(
                     _bar_row(
-                        f"auto (out) bandwidth vs parallel {ref.function} >= {BAR_BANDWIDTH:.0%}",
+                        f"auto (out) bandwidth vs parallel {reference_of(function)} "
+                        f">= {BAR_BANDWIDTH:.0%}",
                         dtype,
                         function,
                         n,
-                        f"{auto.gbps:.1f} vs {ref.gbps:.1f} GB/s ({ref.function}: {ref.impl})",
+                        f"{auto.gbps:.1f} vs {ref.gbps:.1f} GB/s ({ref.impl})",
                         f"{ratio:.0%}",
                         ratio >= BAR_BANDWIDTH,
                     )
@@ -668,7 +719,7 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
             for other in ("np.maximum", "torch"):
                 ref = index.get((function, other, dtype, n, "out"))
                 if auto and ref:
-                    ratio = auto.median_s / ref.median_s
+                    ratio = paired_ratio(auto, ref)
                     rows.append(
                         _times_row(
                             f"auto (out) time vs {other} (out) <= {BAR_SMALL:g}x",
@@ -688,7 +739,7 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
                 found = [index.get((function, impl, dt, n, "out")) for impl in SINGLE_BACKENDS]
                 best = min((r for r in found if r), key=lambda r: r.median_s, default=None)
                 if auto and best:
-                    ratio = auto.median_s / best.median_s
+                    ratio = paired_ratio(auto, best)
                     rows.append(
                         _times_row(
                             f"auto (out) vs fastest backend kernel <= {BAR_AUTO:g}x",
@@ -706,19 +757,20 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
         for n in (s for s in sizes if s >= 10**4):
             cython = [index.get((function, f"cython-{p}", dtype, n, "out")) for p in PARALLEL]
             numba = [index.get((function, f"numba-{p}", dtype, n, "out")) for p in PARALLEL]
-            cy = min((r.median_s for r in cython if r), default=None)
-            nb = min((r.median_s for r in numba if r), default=None)
+            cy = min((r for r in cython if r), key=lambda r: r.median_s, default=None)
+            nb = min((r for r in numba if r), key=lambda r: r.median_s, default=None)
             if cy and nb:
+                ratio = paired_ratio(cy, nb)
                 rows.append(
                     _times_row(
                         f"cython vs numba (best of serial/parallel) <= {BAR_CYTHON:g}x",
                         dtype,
                         function,
                         n,
-                        cy,
-                        nb,
-                        cy / nb <= BAR_CYTHON,
-                        ratio=cy / nb,
+                        cy.median_s,
+                        nb.median_s,
+                        ratio <= BAR_CYTHON,
+                        ratio=ratio,
                     )
                 )
     auto_cold = (colds or {}).get("auto", {})
@@ -776,7 +828,9 @@ def plot(results: list[Result], folder: Path) -> list[Path]:
             rows, cols, figsize=(5.2 * cols, 4.0 * rows), squeeze=False, sharey=True
         )
         for ax, function in zip(axes.flat, functions, strict=False):
-            impls = dict.fromkeys(r.impl for r in mine if r.function == function)
+            impls = dict.fromkeys(
+                r.impl for r in mine if r.function == function and r.kind != "reference"
+            )
             for impl in impls:
                 points = []
                 for n in sorted({r.size for r in mine}):
@@ -802,7 +856,7 @@ def plot(results: list[Result], folder: Path) -> list[Path]:
                 for n in sorted({r.size for r in mine})
                 if (ref := _best_reference(index, function, dtype, n, parallel_only=True))
             ]
-            ref_name = "copy" if _impls.arity(function) == 1 else "add"
+            ref_name = reference_of(function)
             if ceiling:
                 ax.plot(
                     [c[0] for c in ceiling],
@@ -814,7 +868,7 @@ def plot(results: list[Result], folder: Path) -> list[Path]:
             serial = [
                 (n, ref.gbps)
                 for n in sorted({r.size for r in mine})
-                if (ref := index.get((ref_name, "numpy", dtype, n, "out")))
+                if (ref := index.get((function, f"{ref_name} (numpy)", dtype, n, "out")))
             ]
             if serial:
                 ax.plot(
@@ -883,7 +937,16 @@ def report_markdown(
     ]
     bar_rows = bars(results, colds)
     if bar_rows:
-        lines += ["## Performance bars", "", markdown_table(BAR_HEADER, bar_rows), ""]
+        lines += [
+            "## Performance bars",
+            "",
+            "`measured`: the medians. `ratio`: the median over the timed rounds of the ratio "
+            "of the two times in each round (the implementations of one function, dtype and "
+            "size, its bandwidth references included, are timed in interleaved rounds).",
+            "",
+            markdown_table(BAR_HEADER, bar_rows),
+            "",
+        ]
     lines += [
         "## Median time per call (speed-up against the seeds' `np.where`)",
         "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import json
+import statistics
 import subprocess
 import sys
 
@@ -29,7 +30,10 @@ def test_report_folder(tmp_path, capsys) -> None:
     data = json.loads((tmp_path / "results.json").read_text())
     assert {"machine", "versions", "command", "date", "results"} <= set(data)
     functions = {r["function"] for r in data["results"]}
-    assert functions == {"leaky_relu", "relu_backward", "copy", "add"}
+    assert functions == {"leaky_relu", "relu_backward"}
+    # each function's bandwidth references were timed in its own rounds
+    references = {(r["function"], r["impl"]) for r in data["results"] if r["kind"] == "reference"}
+    assert {("leaky_relu", "copy (numpy)"), ("relu_backward", "add (numpy)")} <= references
     for r in data["results"]:
         assert len(r["rounds_s"]) == 3 and r["median_s"] > 0 and r["first_call_s"] > 0
     pytest.importorskip("matplotlib")
@@ -59,7 +63,8 @@ def test_bad_arguments_are_refused(capsys) -> None:
 def _result(
     function: str, impl: str, size: int, mode: str, median: float, dtype: str = "float32"
 ) -> _bench.Result:
-    kind = _impls.get(function, impl).kind
+    reference = impl.startswith(_bench.reference_of(function) + " (")
+    kind = "reference" if reference else _impls.get(function, impl).kind
     nbytes = _impls.bytes_moved(function, size, 4)
     return _bench.Result(
         function, impl, kind, dtype, size, mode, median, median, 0.0, 1, [median], nbytes
@@ -74,8 +79,9 @@ def test_bars_compare_what_the_spec_says() -> None:
             result("leaky_relu", "auto", 10**5, "new", 1e-6),
             result("leaky_relu", "np.where", 10**5, "new", 20e-6),
             result("leaky_relu", "auto", 10**7, "out", 1.0),
-            result("copy", "torch", 10**7, "out", 0.95),
-            result("copy", "numpy", 10**7, "out", 0.5),  # serial: not the SPEC's reference
+            result("leaky_relu", "copy (torch)", 10**7, "out", 0.95),
+            # serial: not the SPEC's reference
+            result("leaky_relu", "copy (numpy)", 10**7, "out", 0.5),
             result("leaky_relu", "auto", 1000, "out", 0.7),
             result("leaky_relu", "np.maximum", 1000, "out", 1.0),
         ]
@@ -105,6 +111,23 @@ def test_auto_is_held_to_the_fastest_backend_on_every_dtype_and_cold_start_to_it
         ("cold start: first leaky_relu call < 20 ms", "float32", "1000", "1.50x", "FAIL"),
         ("cold start: first leaky_relu_backward call < 20 ms", "float32", "1000", "0.05x", "pass"),
     ]
+
+
+def test_bars_take_ratios_round_by_round() -> None:
+    """Rounds interleave: each round's pair was timed in one state of the machine."""
+
+    def timed(impl: str, rounds: list[float]) -> _bench.Result:
+        result = _result("relu", impl, 10**7, "out", statistics.median(rounds), "float64")
+        result.rounds_s = rounds
+        return result
+
+    # the machine switched speed between rounds: the medians are 1.2 and 1.0
+    # apart, but auto took as long as the kernel in 3 of the 5 rounds
+    auto = timed("auto", [1.0, 1.2, 1.2, 1.2, 2.0])
+    kernel = timed("cython-parallel", [1.0, 1.0, 1.0, 1.2, 2.0])
+    [row] = _bench.bars([auto, kernel])
+    assert (row[-2], row[-1]) == ("1x", "pass")
+    assert _bench.paired_ratio(auto, kernel) == 1.0
 
 
 def test_side_by_side_rounds_interleave() -> None:
