@@ -12,9 +12,9 @@ The rules ``backend="auto"`` follows (``rules()`` says them for ``show_config``)
 * Small calls (under ``PARALLEL_MIN_SIZE``) run serially.
 * Larger calls are timed: per backend, dtype size and power-of-two size
   bucket, serial and parallel are each estimated from their latest few
-  timings (the lower median), the faster one runs, and the slower one is timed again
-  from time to time, at most 1/``PROBE_FACTOR`` of the time once settled
-  (see ``_Timing``). Parallel starts out favoured. On a machine whose other
+  timings (the lower median), the faster one runs, and the slower one is
+  timed again from time to time, at most 1/``PROBE_FACTOR`` of the time once
+  settled (see ``_Timing``). Parallel starts out favoured. On a machine whose other
   cores are busy, an OpenMP team waits for a descheduled thread (measured
   here: 8 ms for a 50 us kernel); timing makes auto go serial then. The
   compiled fronts run the same policy in C (``_cy.Timing``).
@@ -85,15 +85,17 @@ class _Timing:
     The faster runs, timed one call in :data:`TIME_EVERY` (its other calls
     count at its estimate). The slower is timed again once the faster's
     calls since its last timing took :data:`PROBE_FACTOR` times the cost of
-    that timing at the faster's speed, a time that doubles with each timing
-    that changes nothing, up to :data:`PROBE_FACTOR` times its cost at the
-    slower's speed (there, timing it costs at most 1/:data:`PROBE_FACTOR` of
-    the time). Time counts inside the calls only, not on a clock: a training
-    loop's matrix products between activations do not bring the next timing
-    closer. The doubling makes a slower estimate that came from a transient
-    (the first parallel calls of a process took 8 to 20 ms each here, for a
-    3 us kernel) cost a few calls, not the 400 ms of calls that 50 times it
-    would have.
+    one call at the faster's speed, a time that doubles with each timing
+    that changes nothing, up to :data:`PROBE_FACTOR` times the cost of a
+    timing (:data:`PROBE_CALLS` calls) at the slower's speed: there, timing
+    it costs at most 1/:data:`PROBE_FACTOR` of the time, and right after the
+    faster changed, a transient that made it change is soon undone. Time
+    counts inside the calls only, not on a clock: a training loop's matrix
+    products between activations do not bring the next timing closer. The
+    doubling makes a slower estimate that came from a transient (the first
+    parallel calls of a process took 8 to 20 ms each here, for a 3 us
+    kernel) cost a few calls, not the 400 ms of calls that 50 times it would
+    have.
 
     A timing lasts :data:`PROBE_CALLS` calls in a row, because the first
     calls of a kernel after the other ran are slow: at 7e4 float64, after
@@ -184,7 +186,7 @@ class _Timing:
         if self.spent >= self.budget:
             fast, slow = min(parallel, serial), max(parallel, serial)
             self.spent = 0.0
-            self.budget = PROBE_FACTOR * PROBE_CALLS * min(fast * 2.0**self.doublings, slow)
+            self.budget = PROBE_FACTOR * min(fast * 2.0**self.doublings, PROBE_CALLS * slow)
             self.doublings = min(self.doublings + 1, 64)
             self.serial_retries = 0
             return self._time(not faster)
@@ -433,8 +435,8 @@ def rules() -> list[str]:
         "4. above: the faster of serial and parallel, timed per size bucket (the lower median "
         f"of each one's last {WINDOW} timings; the faster timed one call in {TIME_EVERY}); the "
         f"slower is timed again, {PROBE_CALLS} calls in a row, after the faster's calls took "
-        f"{PROBE_FACTOR:g} times their cost at the faster's speed, doubling up to "
-        f"{PROBE_FACTOR:g} times their own",
+        f"{PROBE_FACTOR:g} times one call's cost, doubling up to {PROBE_FACTOR:g} times the "
+        "cost of the timing",
         "5. a runtime that is not thread-safe runs one parallel call at a time; others go serial",
         "6. a process forked after parallel kernels ran uses serial kernels only",
     ]
