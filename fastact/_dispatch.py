@@ -10,8 +10,8 @@ The rules ``backend="auto"`` follows (``rules()`` says them for ``show_config``)
   extension's compiled fronts of the public functions (``fastact._api``),
   at every size; the rest take the general path through :func:`execute`.
 * Small calls (under ``PARALLEL_MIN_SIZE``) run serially.
-* Larger calls are timed: per backend, dtype size and power-of-two size
-  bucket, serial and parallel are each estimated from their latest few
+* Larger calls are timed: per backend, kernel, dtype size and power-of-two
+  size bucket, serial and parallel are each estimated from their latest few
   timings (the lower median), the faster one runs, and the slower one is
   timed again from time to time, at most 1/``PROBE_FACTOR`` of the time once
   settled (see ``_Timing``). Parallel starts out favoured. On a machine whose other
@@ -232,7 +232,9 @@ def _push(window: list[float], seconds_per_element: float) -> None:
         del window[0]
 
 
-_timings: dict[tuple[str, int, int], _Timing] = {}
+#: (backend module, kernel, itemsize, bit length of the size): each kernel is
+#: timed apart (see the compiled front's table in _cy.pyx.tp for why)
+_timings: dict[tuple[str, str, int, int], _Timing] = {}
 _last_parallel_end = 0.0
 
 
@@ -376,7 +378,7 @@ def execute(
     if runtime is None or nthreads == 1 or size < PARALLEL_MIN_SIZE or _forked_after_parallel:
         _run(module.get_kernel(kernel, False), blocks, alpha, 1)
         return
-    key = (module.__name__, blocks[0][-1].itemsize, size.bit_length())
+    key = (module.__name__, kernel, blocks[0][-1].itemsize, size.bit_length())
     timing = _timings.get(key)
     if timing is None:
         timing = _timings.setdefault(key, _Timing())
@@ -432,28 +434,27 @@ def rules() -> list[str]:
         "2. C-contiguous float arrays: the whole call in compiled code (the Cython "
         "extension's fronts), other layouts through Python",
         f"3. serial below {PARALLEL_MIN_SIZE} elements",
-        "4. above: the faster of serial and parallel, timed per size bucket (the lower median "
-        f"of each one's last {WINDOW} timings; the faster timed one call in {TIME_EVERY}); the "
-        f"slower is timed again, {PROBE_CALLS} calls in a row, after the faster's calls took "
-        f"{PROBE_FACTOR:g} times one call's cost, doubling up to {PROBE_FACTOR:g} times the "
-        "cost of the timing",
+        "4. above: the faster of serial and parallel, timed per kernel, dtype and size bucket "
+        f"(the lower median of each one's last {WINDOW} timings; the faster timed one call in "
+        f"{TIME_EVERY}); the slower is timed again, {PROBE_CALLS} calls in a row, after the "
+        f"faster's calls took {PROBE_FACTOR:g} times one call's cost, doubling up to "
+        f"{PROBE_FACTOR:g} times the cost of the timing",
         "5. a runtime that is not thread-safe runs one parallel call at a time; others go serial",
         "6. a process forked after parallel kernels ran uses serial kernels only",
     ]
     measured = [
-        (mod.rsplit(".", 1)[-1], itemsize, bucket, t.serial, t.parallel)
-        for (mod, itemsize, bucket), t in _timings.items()
+        (mod.rsplit(".", 1)[-1], kernel, itemsize, bucket, t.serial, t.parallel)
+        for (mod, kernel, itemsize, bucket), t in _timings.items()
     ]
     if _backends.is_loaded("cython"):
-        measured += [
-            ("compiled front" + (", new array" if new else ""), itemsize, bucket, serial, parallel)
-            for itemsize, bucket, new, serial, parallel in _backends.load("cython").timings()
-        ]
+        for kernel, itemsize, bucket, new, serial, parallel in _backends.load("cython").timings():
+            name = "compiled front, new array" if new else "compiled front"
+            measured.append((name, kernel, itemsize, bucket, serial, parallel))
     if measured:
         lines.append("   timings so far (ns per element, serial / parallel):")
-        for name, itemsize, bucket, serial, parallel in sorted(measured):
+        for name, kernel, itemsize, bucket, serial, parallel in sorted(measured):
             lines.append(
-                f"   {name} float{8 * itemsize} ~2^{bucket - 1} elements: "
+                f"   {name}: {kernel} float{8 * itemsize} ~2^{bucket - 1} elements: "
                 f"{serial * 1e9:.3f} / {parallel * 1e9:.3f}"
             )
     return lines

@@ -270,7 +270,27 @@ def test_execute_times_serial_against_parallel(monkeypatch) -> None:
     assert fake.calls == (["parallel"] * calls + ["serial"] * calls) * 2 + ["serial"] * (
         16 - 4 * calls
     )
-    assert any("fake float32" in line for line in _dispatch.rules())
+    assert any("fake: relu float32" in line for line in _dispatch.rules())
+
+
+def test_each_kernel_is_timed_apart(monkeypatch) -> None:
+    """Forward and backward calls of one size cost different amounts: no shared timings."""
+    monkeypatch.setattr(_dispatch, "_timings", {})
+    slow_parallel, fast_parallel = FakeBackend(parallel_delay=0.01), FakeBackend()
+    x, out = _big()
+    for _ in range(16):
+        _dispatch.execute(slow_parallel, "relu", [(x, out)], 0.0, x.size)
+    for _ in range(16):
+        _dispatch.execute(fast_parallel, "relu_backward", [(x, out)], 0.0, x.size)
+    assert slow_parallel.calls[-4:] == ["serial"] * 4
+    # a bucket of its own: timed from the start, parallel first
+    assert fast_parallel.calls[: _dispatch.PROBE_CALLS] == ["parallel"] * _dispatch.PROBE_CALLS
+    if _backends.status("cython") is None:
+        big = np.ones(2 * _dispatch.PARALLEL_MIN_SIZE, np.float32)
+        fa.leaky_relu(big, out=np.empty_like(big))
+        fa.leaky_relu_backward(big, big, out=np.empty_like(big))
+        kernels = {row[0] for row in _backends.load("cython").timings()}
+        assert {"leaky_relu", "leaky_relu_backward"} <= kernels
 
 
 def test_small_calls_never_go_parallel(monkeypatch) -> None:
