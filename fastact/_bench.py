@@ -608,7 +608,12 @@ def _best_reference(
         and n == size
         and not (parallel_only and impl == serial)
     ]
-    return min(found, key=lambda r: r.median_s, default=None)
+    return _fastest(found)
+
+
+def _fastest(results: Iterable[Result | None]) -> Result | None:
+    # the measured result with the lowest median (None if none was measured)
+    return min((r for r in results if r), key=lambda r: r.median_s, default=None)
 
 
 def paired_ratio(a: Result, b: Result) -> float:
@@ -736,8 +741,9 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
         for function in functions:
             for n in sorted({r.size for r in results if r.dtype == dt}):
                 auto = index.get((function, "auto", dt, n, "out"))
-                found = [index.get((function, impl, dt, n, "out")) for impl in SINGLE_BACKENDS]
-                best = min((r for r in found if r), key=lambda r: r.median_s, default=None)
+                best = _fastest(
+                    index.get((function, impl, dt, n, "out")) for impl in SINGLE_BACKENDS
+                )
                 if auto and best:
                     ratio = paired_ratio(auto, best)
                     rows.append(
@@ -755,10 +761,8 @@ def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) 
                     )
     for function in functions:
         for n in (s for s in sizes if s >= 10**4):
-            cython = [index.get((function, f"cython-{p}", dtype, n, "out")) for p in PARALLEL]
-            numba = [index.get((function, f"numba-{p}", dtype, n, "out")) for p in PARALLEL]
-            cy = min((r for r in cython if r), key=lambda r: r.median_s, default=None)
-            nb = min((r for r in numba if r), key=lambda r: r.median_s, default=None)
+            cy = _fastest(index.get((function, f"cython-{p}", dtype, n, "out")) for p in PARALLEL)
+            nb = _fastest(index.get((function, f"numba-{p}", dtype, n, "out")) for p in PARALLEL)
             if cy and nb:
                 ratio = paired_ratio(cy, nb)
                 rows.append(
