@@ -138,7 +138,8 @@ def measure_side_by_side(
     Each callable is called once (the first-call time is kept apart), then
     calibrated to rounds of at least :data:`MIN_ROUND_S`. Round *r* of every
     callable runs before round *r + 1* of any, so that a change in the
-    machine's speed during the measurement affects them alike;
+    machine's speed during the measurement affects them alike, and each
+    round starts one callable further on than the one before;
     each timed round follows an untimed one of at least :data:`WARM_S`, so
     that each is timed in its own steady state (its arrays in the caches),
     as when it is measured alone.
@@ -161,8 +162,13 @@ def measure_side_by_side(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(rounds):
-            for i, run in enumerate(runs):
+        for r in range(rounds):
+            # each round starts one callable further on: what runs before a
+            # callable changes its speed (after ~10 ms of single-threaded
+            # calls, a parallel kernel ran 25% slower here, its second core
+            # not yet back to speed), so no callable may always follow the same
+            for i in (*range(r % len(runs), len(runs)), *range(r % len(runs))):
+                run = runs[i]
                 if spent[i] >= max_time_s and len(times[i]) >= 3:
                     continue
                 for _ in range(warm[i]):

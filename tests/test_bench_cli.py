@@ -130,16 +130,19 @@ def test_bars_take_ratios_round_by_round() -> None:
     assert _bench.paired_ratio(auto, kernel) == 1.0
 
 
-def test_side_by_side_rounds_interleave() -> None:
+def test_side_by_side_rounds_interleave_and_rotate() -> None:
     order: list[str] = []
     timings = _bench.measure_side_by_side(
-        [lambda: order.append("a"), lambda: order.append("b")], rounds=4
+        [lambda: order.append("a"), lambda: order.append("b"), lambda: order.append("c")],
+        rounds=4,
     )
-    assert [len(t.rounds) for t in timings] == [4, 4]
-    # calibration of a, then of b, then 4 rounds that each run a's warm-up and
-    # timed calls, then b's: the calls come in 10 alternating runs
+    assert [len(t.rounds) for t in timings] == [4, 4, 4]
+    # calibration of a, b and c, then 4 rounds that each run every callable's
+    # warm-up and timed calls once, each round starting one callable further on
     runs = [name for i, name in enumerate(order) if i == 0 or order[i - 1] != name]
-    assert runs == ["a", "b"] * 5
+    calibration, rounds = runs[:3], runs[3:]
+    assert calibration == ["a", "b", "c"]
+    assert rounds == ["a", "b", "c", "b", "c", "a", "c", "a", "b", "a", "b", "c"]
 
 
 def test_cold_start_runs_in_a_fresh_process() -> None:
