@@ -247,6 +247,80 @@ def test_fast_paths(n):
                 assert fresh.dtype == x.dtype and np.array_equal(bits(fresh), bits(expected))
 
 
+@pytest.fixture
+def stream_everything():
+    """Make every result that is not an input go through the streaming loops."""
+    old = _cy.set_stream_min_bytes(0)
+    try:
+        yield
+    finally:
+        _cy.set_stream_min_bytes(old)
+
+
+def test_stream_threshold_comes_from_the_dispatcher():
+    from fastact import _dispatch
+
+    old = _cy.set_stream_min_bytes(123)
+    _cy.set_stream_min_bytes(old)
+    assert old == _dispatch.STREAM_MIN_BYTES >= 1 << 20
+
+
+@pytest.mark.usefixtures("stream_everything")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(KERNELS))
+def test_streaming_loops_bit_exact(name, dtype):
+    # Sizes around the 1 KB tile and offsets that move out (and x) off the
+    # 64-byte line: the head, the streamed tiles and the tail all run.
+    itemsize = np.dtype(dtype).itemsize
+    tile = 1024 // itemsize
+    pool_x = data(dtype, 3 * tile + 200, 11)
+    pool_g = data(dtype, 3 * tile + 200, 12)
+    buffer = np.empty(3 * tile + 200, dtype)
+    for n in (0, 1, 31, tile - 1, tile, tile + 1, 2 * tile + 33, 3 * tile):
+        for shift in (0, 1, 5, 64 // itemsize - 1):
+            x = pool_x[shift : shift + n]
+            g = pool_g[3 : 3 + n] if name in BINARY else None
+            start = (3 * shift + 1) % (64 // itemsize)
+            out = buffer[start : start + n]
+            before = _cy.stream_runs()
+            for parallel in (False, True):
+                out[:] = 0
+                try:
+                    check(name, g, x, 0.2, out=out, parallel=parallel)
+                except AssertionError as exc:
+                    raise AssertionError(f"n={n} shift={shift} parallel={parallel}") from exc
+            assert _cy.stream_runs() == before + (2 if n else 0)
+
+
+@pytest.mark.usefixtures("stream_everything")
+@pytest.mark.parametrize("name", list(KERNELS))
+def test_streaming_large_parallel_and_fronts(name):
+    # split over threads (and through the compiled front's timed path) with
+    # every thread streaming its part; in place never streams
+    i = list(KERNELS).index(name)
+    for dtype in DTYPES:
+        n = 3 * 65536 + 77
+        x = data(dtype, n, 21)
+        g = data(dtype, n, 22)
+        gg = g if name in BINARY else None
+        expected = bits(reference(name, gg, x, 0.01))
+        check(name, gg, x, 0.01, parallel=True)
+        for out in (np.empty_like(x), None):
+            if name in BINARY:
+                got = _cy.fast_binary(i, g, x, out, 0.01)
+            else:
+                got = _cy.fast_unary(i, x, out, 0.01)
+            assert np.array_equal(bits(got), expected)
+        before = _cy.stream_runs()
+        inplace = x.copy()
+        if name in BINARY:
+            got = _cy.fast_binary(i, g, inplace, inplace, 0.01)
+        else:
+            got = _cy.fast_unary(i, inplace, inplace, 0.01)
+        assert got is inplace and np.array_equal(bits(inplace), expected)
+        assert _cy.stream_runs() == before
+
+
 def test_fast_paths_decline_all_but_the_common_case():
     x = np.linspace(-1, 1, 12, dtype=np.float32)
     sentinel = np.full_like(x, 7)

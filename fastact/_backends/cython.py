@@ -35,10 +35,11 @@ except ImportError as exc:
     )
     raise ImportError(f"the Cython extension is not built: {exc}{hint}") from exc
 
-from fastact._backends._cy import HAVE_OPENMP, bind, timings
+from fastact._backends._cy import HAVE_OPENMP, HAVE_STREAM, bind, timings
 
 __all__ = [
     "HAVE_OPENMP",
+    "HAVE_STREAM",
     "PARALLEL_RUNTIME",
     "PARALLEL_THREADSAFE",
     "bind",
@@ -99,4 +100,5 @@ def info() -> dict[str, str]:
         "cflags": _cy.BUILD_CFLAGS,
         "threading": "OpenMP" if HAVE_OPENMP else "none (built without OpenMP: serial only)",
         "vector ISA": _cy.cpu_level(),
+        "streaming stores": "yes" if HAVE_STREAM else "no (GCC or Clang on x86-64 only)",
     }
