@@ -59,12 +59,14 @@ def _last_level_cache_bytes() -> int | None:
 
 
 #: From a result of this many bytes, the Cython loops write it with streaming
-#: stores, which skip reading the lines they overwrite (unless it is an input:
-#: in place, those lines were just read). The size of the L3 cache: on the
-#: 2-core EPYC (32 MB L3), float32 relu and leaky_relu_backward on 2 threads,
-#: plain time over streamed, in three runs: 0.64-1.06 at 4e6 elements (16 MB
-#: results), 0.67-1.20 at 6e6, 1.12-1.25 at 8e6 (32 MB), 1.13-1.54 at 1e7
-#: and 1.22-1.33 at 3e7. 32 MiB where the cache size is unknown.
+#: stores, which skip reading the lines they overwrite. Not in place (those
+#: lines were just read), nor into a new array from a compiled front (its
+#: pages are zeroed as first written: streaming lost 3-9% at 3e7 float32).
+#: The size of the L3 cache: on the 2-core EPYC (32 MB L3), float32 relu and
+#: leaky_relu_backward on 2 threads, plain time over streamed, in three runs:
+#: 0.64-1.06 at 4e6 elements (16 MB results), 0.67-1.20 at 6e6, 1.12-1.25 at
+#: 8e6 (32 MB), 1.13-1.54 at 1e7 and 1.22-1.33 at 3e7. 32 MiB where the cache
+#: size is unknown.
 STREAM_MIN_BYTES = _last_level_cache_bytes() or 32 << 20
 #: the slower of serial and parallel is timed again after the faster's calls
 #: took this many times the faster's cost, doubling up to this many times the
@@ -466,8 +468,8 @@ def rules() -> list[str]:
     ]
     if _backends.status("cython") is None and _backends.load("cython").HAVE_STREAM:
         lines.append(
-            "7. cython writes a result that is not an input with streaming stores from "
-            f"{STREAM_MIN_BYTES / (1 << 20):g} MiB (the L3 cache's size)"
+            f"7. cython writes a result of {STREAM_MIN_BYTES / (1 << 20):g} MiB or more (the L3 "
+            "cache's size) with streaming stores, unless it is an input or a new array"
         )
     measured = [
         (mod.rsplit(".", 1)[-1], kernel, itemsize, bucket, t.serial, t.parallel)

@@ -296,7 +296,8 @@ def test_streaming_loops_bit_exact(name, dtype):
 @pytest.mark.parametrize("name", list(KERNELS))
 def test_streaming_large_parallel_and_fronts(name):
     # split over threads (and through the compiled front's timed path) with
-    # every thread streaming its part; in place never streams
+    # every thread streaming its part; in place, or into a new array from a
+    # front, nothing streams
     i = list(KERNELS).index(name)
     for dtype in DTYPES:
         n = 3 * 65536 + 77
@@ -306,11 +307,13 @@ def test_streaming_large_parallel_and_fronts(name):
         expected = bits(reference(name, gg, x, 0.01))
         check(name, gg, x, 0.01, parallel=True)
         for out in (np.empty_like(x), None):
+            before = _cy.stream_runs()
             if name in BINARY:
                 got = _cy.fast_binary(i, g, x, out, 0.01)
             else:
                 got = _cy.fast_unary(i, x, out, 0.01)
             assert np.array_equal(bits(got), expected)
+            assert _cy.stream_runs() == before + (out is not None)
         before = _cy.stream_runs()
         inplace = x.copy()
         if name in BINARY:
