@@ -11,7 +11,9 @@ progress is plain text.
 Timing rules: every measurement calls the prepared implementation once first
 (the first-call time, JIT compile included, is kept as a figure of its own),
 then calibrates how many calls make a round of at least
-:data:`MIN_ROUND_S`, runs one warm-up round and then the timed rounds with
+:data:`MIN_ROUND_S`, calls it :data:`SETTLE_CALLS` times more (``auto``
+times serial and parallel kernels in its first calls of a size, as in any
+program; the report is of what follows), and runs the timed rounds with
 the garbage collector off, and reports the median time per call. The
 implementations of one function, dtype and size are timed side by side:
 round *r* of each (after an untimed warm-up of its own) runs before round
@@ -52,6 +54,11 @@ from fastact import _backends, _config, _impls
 MIN_ROUND_S = 50e-6
 #: the least untimed running before each timed round of a side-by-side measurement
 WARM_S = 10e-3
+#: before the first timed round, each callable has made this many calls, or
+#: calls for SETTLE_S: auto's first timings of a size (12 calls or more, serial
+#: and parallel in turn) are behind it, as they are a few calls into a program
+SETTLE_CALLS = 16
+SETTLE_S = 0.2
 #: what the seeds do today: every speed-up is measured against it
 BASELINE = "np.where"
 DEFAULT_IMPLS = (
@@ -136,7 +143,8 @@ def measure_side_by_side(
     """Time several callables side by side: first call, calibration, then timed rounds.
 
     Each callable is called once (the first-call time is kept apart), then
-    calibrated to rounds of at least :data:`MIN_ROUND_S`. Round *r* of every
+    calibrated to rounds of at least :data:`MIN_ROUND_S`, then called
+    :data:`SETTLE_CALLS` times (at most :data:`SETTLE_S`). Round *r* of every
     callable runs before round *r + 1* of any, so that a change in the
     machine's speed during the measurement affects them alike, and each
     round starts one callable further on than the one before;
@@ -153,6 +161,12 @@ def measure_side_by_side(
     True
     """
     calibrated = [calibrate(run) for run in runs]
+    for run in runs:
+        start = time.perf_counter()
+        for _ in range(SETTLE_CALLS):
+            run()
+            if time.perf_counter() - start >= SETTLE_S:
+                break
     # before each timed round, the callable runs untimed for a round and at
     # least WARM_S: its buffers come back into the caches the others evicted,
     # and the thread pools of the others (PyTorch's, Numba's) stop spinning

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import itertools
 import json
 import statistics
 import subprocess
@@ -137,11 +138,14 @@ def test_side_by_side_rounds_interleave_and_rotate() -> None:
         rounds=4,
     )
     assert [len(t.rounds) for t in timings] == [4, 4, 4]
-    # calibration of a, b and c, then 4 rounds that each run every callable's
-    # warm-up and timed calls once, each round starting one callable further on
-    runs = [name for i, name in enumerate(order) if i == 0 or order[i - 1] != name]
-    calibration, rounds = runs[:3], runs[3:]
+    # calibration of a, b and c, their settling calls, then 4 rounds that each
+    # run every callable's warm-up and timed calls once, each round starting
+    # one callable further on
+    runs = [(name, len(list(calls))) for name, calls in itertools.groupby(order)]
+    names = [name for name, _ in runs]
+    calibration, settling, rounds = names[:3], runs[3:6], names[6:]
     assert calibration == ["a", "b", "c"]
+    assert settling == [(name, _bench.SETTLE_CALLS) for name in "abc"]
     assert rounds == ["a", "b", "c", "b", "c", "a", "c", "a", "b", "a", "b", "c"]
 
 
