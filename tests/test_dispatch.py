@@ -218,6 +218,36 @@ def test_policy_times_past_the_slow_first_calls_after_the_other_kernel(policy) -
 
 
 @pytest.mark.parametrize("policy", _policies())
+def test_policy_charges_waking_the_threads_to_the_timing(policy) -> None:
+    """Serial a little faster: timing parallel must not cost more than its share."""
+    previous = "serial"
+
+    def cost(kind):
+        # parallel's first call after serial ones wakes its threads
+        if kind == "parallel":
+            return 30 * FAST if previous == "serial" else 2.2 * FAST
+        return 2 * FAST
+
+    timing = policy()
+    spent = 0.0
+    for call in range(20_000):
+        kind = "parallel" if timing.choose_parallel() else "serial"
+        seconds = cost(kind)
+        if not timing.timed:
+            timing.record_untimed()
+        elif kind == "parallel":
+            timing.record_parallel(seconds)
+        else:
+            timing.record_serial(seconds, False)
+        previous = kind
+        spent += seconds if call >= 2000 else 0.0
+    # each timing of parallel costs about 29 serial calls' worth more than
+    # serial would have: charged to the budget, it comes 50 times as rarely
+    # (counted at 4 calls of 2.2, the waits would cost 6% of the time)
+    assert spent <= 1.03 * 18_000 * 2 * FAST
+
+
+@pytest.mark.parametrize("policy", _policies())
 def test_policy_retries_a_serial_time_taken_while_the_threads_spin(policy) -> None:
     """Serial timed right after parallel calls must still win back a size where it is faster."""
     last_parallel = -1
