@@ -478,7 +478,8 @@ def rules() -> list[str]:
     if _backends.status("cython") is None and _backends.load("cython").HAVE_STREAM:
         lines.append(
             f"7. cython writes a result of {STREAM_MIN_BYTES / (1 << 20):g} MiB or more (the L3 "
-            "cache's size) with streaming stores, unless it is an input or a new array"
+            "cache's size) with streaming stores, unless it is an input or a new array made by "
+            "a compiled front"
         )
     measured = [
         (mod.rsplit(".", 1)[-1], kernel, itemsize, bucket, t.serial, t.parallel)

@@ -220,31 +220,27 @@ def test_policy_times_past_the_slow_first_calls_after_the_other_kernel(policy) -
 @pytest.mark.parametrize("policy", _policies())
 def test_policy_charges_waking_the_threads_to_the_timing(policy) -> None:
     """Serial a little faster: timing parallel must not cost more than its share."""
-    previous = "serial"
+    last_parallel = -2
 
-    def cost(kind):
-        # parallel's first call after serial ones wakes its threads
-        if kind == "parallel":
-            return 30 * FAST if previous == "serial" else 2.2 * FAST
-        return 2 * FAST
+    def script(kind, call):
+        # parallel's first call after serial ones wakes its threads (here
+        # parallel is timed whenever it runs: serial is the faster)
+        nonlocal last_parallel
+        if kind == "serial":
+            return 2 * FAST, False
+        woke = call - 1 != last_parallel
+        last_parallel = call
+        return (30 if woke else 2.2) * FAST, False
 
-    timing = policy()
-    spent = 0.0
-    for call in range(20_000):
-        kind = "parallel" if timing.choose_parallel() else "serial"
-        seconds = cost(kind)
-        if not timing.timed:
-            timing.record_untimed()
-        elif kind == "parallel":
-            timing.record_parallel(seconds)
-        else:
-            timing.record_serial(seconds, False)
-        previous = kind
-        spent += seconds if call >= 2000 else 0.0
+    ran = _run_script(policy(), script, 20_000)
+    cost = [
+        2 * FAST if kind == "serial" else (2.2 if ran[i - 1] == "parallel" else 30) * FAST
+        for i, kind in enumerate(ran)
+    ]
     # each timing of parallel costs about 29 serial calls' worth more than
     # serial would have: charged to the budget, it comes 50 times as rarely
     # (counted at 4 calls of 2.2, the waits would cost 6% of the time)
-    assert spent <= 1.03 * 18_000 * 2 * FAST
+    assert sum(cost[2000:]) <= 1.03 * 18_000 * 2 * FAST
 
 
 @pytest.mark.parametrize("policy", _policies())
