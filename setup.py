@@ -194,7 +194,7 @@ def _extensions() -> list[Extension]:
         [str((BACKENDS / "_cy.pyx").relative_to(HERE))],
         include_dirs=[numpy.get_include(), str(BACKENDS.relative_to(HERE))],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
-        depends=[str((BACKENDS / "_fa_half.h").relative_to(HERE))],
+        depends=[str((BACKENDS / h).relative_to(HERE)) for h in ("_fa_half.h", "_fa_cache.h")],
     )
     return cythonize([ext], compiler_directives={"language_level": 3})
 

@@ -22,7 +22,15 @@ from fastact._api import (
     relu_backward,
     relu_grad,
 )
-from fastact._config import get_backend, get_num_threads, set_backend, set_num_threads, use_backend
+from fastact._config import (
+    get_backend,
+    get_num_threads,
+    get_result_cache_bytes,
+    set_backend,
+    set_num_threads,
+    set_result_cache_bytes,
+    use_backend,
+)
 from fastact._dispatch import warmup
 from fastact._info import show_config
 
@@ -32,6 +40,7 @@ __all__ = [
     "__version__",
     "get_backend",
     "get_num_threads",
+    "get_result_cache_bytes",
     "leaky_relu",
     "leaky_relu_backward",
     "leaky_relu_grad",
@@ -41,6 +50,7 @@ __all__ = [
     "relu_grad",
     "set_backend",
     "set_num_threads",
+    "set_result_cache_bytes",
     "show_config",
     "use_backend",
     "warmup",

@@ -26,6 +26,9 @@ from fastact import _backends, _config, _dispatch, _layout
 from fastact._kernels import DEFAULT_ALPHA, KERNELS
 
 _KINDS_AS_FLOAT64 = "biu"
+#: np.empty_like, or the Cython extension's, which takes large results from
+#: the result cache (see fastact._dispatch.RESULT_CACHE_MIN_BYTES)
+_empty_like = np.empty_like
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 
 
@@ -121,7 +124,7 @@ def _call(
         arrays = (g, x)
     dtype = x.dtype
     if out is None:
-        result = np.empty_like(x)
+        result = _empty_like(x)
     else:
         result = _check_out(out, x.shape, dtype, fname)
         arrays = tuple(_unalias(a, result) for a in arrays)
@@ -441,7 +444,9 @@ def _install_fronts() -> None:
         return
     namespace = globals()
     general = tuple(namespace[name] for name in KERNELS)
-    fronts = _backends.load("cython").bind(vars(_config), vars(_dispatch), general)
+    cy = _backends.load("cython")
+    fronts = cy.bind(vars(_config), vars(_dispatch), general)
+    namespace["_empty_like"] = cy.empty_like
     for name, python_function in zip(KERNELS, general, strict=True):
         namespace[name] = functools.update_wrapper(fronts[name], python_function)
 

@@ -67,6 +67,34 @@ def _env_threads() -> int:
         return _cpu_count()
 
 
+#: the result cache's size when FASTACT_RESULT_CACHE_BYTES is not set
+DEFAULT_RESULT_CACHE_BYTES = 256 << 20
+
+
+def _check_cache_bytes(n: object, source: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{source} must be a non-negative integer, got {n!r}")
+    n = int(n)
+    if n < 0:
+        raise ValueError(f"{source} must be a non-negative integer, got {n}")
+    return n
+
+
+def _env_cache_bytes() -> int:
+    value = os.environ.get("FASTACT_RESULT_CACHE_BYTES", "").strip()
+    if not value:
+        return DEFAULT_RESULT_CACHE_BYTES
+    try:
+        return _check_cache_bytes(int(value), "FASTACT_RESULT_CACHE_BYTES")
+    except ValueError:
+        warnings.warn(
+            f"FASTACT_RESULT_CACHE_BYTES ignored: expected a non-negative integer, got {value!r}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return DEFAULT_RESULT_CACHE_BYTES
+
+
 _default_backend: str = _env_backend()
 _overrides_active = 0  # use_backend blocks open in any thread
 _overrides_lock = threading.Lock()
@@ -75,6 +103,7 @@ _overrides_lock = threading.Lock()
 #: which backend this thread uses.
 auto_everywhere: bool = _default_backend == "auto"
 _num_threads: int = _env_threads()
+_result_cache_bytes: int = _env_cache_bytes()
 #: called without arguments after any setting changed: the compiled fronts of
 #: the public functions (``fastact._api``) keep C copies of ``auto_everywhere``
 #: and ``_num_threads``, which a call cannot afford to look up
@@ -222,3 +251,57 @@ def get_num_threads() -> int:
     True
     """
     return _num_threads
+
+
+def set_result_cache_bytes(n: int) -> None:
+    """Set how many bytes of freed large results fastact may keep for reuse.
+
+    A new result of 32 MiB or more (``out=None``) is allocated through
+    fastact's result cache: when the array is freed, its memory is kept, up
+    to ``n`` bytes in all (the oldest blocks go first), and the next new
+    result of the same size takes it back. Fresh memory costs its page
+    faults: the kernel zeroes each page as it is first written, which took
+    as long as a 1e7-element float32 ``relu`` itself here. ``0`` turns the
+    cache off and frees what it holds; smaller values free the oldest blocks
+    beyond them. Memory of ``out=`` arrays is never kept.
+
+    Parameters
+    ----------
+    n : int
+        The most bytes kept, a non-negative integer. Defaults to
+        ``FASTACT_RESULT_CACHE_BYTES`` if set, else 256 MiB.
+
+    Raises
+    ------
+    TypeError
+        If ``n`` is not an integer.
+    ValueError
+        If ``n < 0``.
+
+    Examples
+    --------
+    >>> import fastact as fa
+    >>> before = fa.get_result_cache_bytes()
+    >>> fa.set_result_cache_bytes(0)  # keep nothing
+    >>> fa.get_result_cache_bytes()
+    0
+    >>> fa.set_result_cache_bytes(before)
+    """
+    global _result_cache_bytes
+    _result_cache_bytes = _check_cache_bytes(n, "the result cache's size")
+    _changed()
+
+
+def get_result_cache_bytes() -> int:
+    """Return how many bytes of freed large results fastact may keep for reuse.
+
+    See :func:`set_result_cache_bytes`. The cache needs the Cython
+    extension; without it nothing is kept, whatever this says.
+
+    Examples
+    --------
+    >>> import fastact as fa
+    >>> fa.get_result_cache_bytes() >= 0
+    True
+    """
+    return _result_cache_bytes

@@ -68,6 +68,14 @@ def _last_level_cache_bytes() -> int | None:
 #: 8e6 (32 MB), 1.13-1.54 at 1e7 and 1.22-1.33 at 3e7. 32 MiB where the cache
 #: size is unknown.
 STREAM_MIN_BYTES = _last_level_cache_bytes() or 32 << 20
+#: New results of this many bytes or more are allocated through the result
+#: cache (``fastact._backends._fa_cache.h``), which keeps freed ones (up to
+#: ``fastact.get_result_cache_bytes()``) for the next result of their size.
+#: Glibc's largest mmap threshold: from it on, malloc maps fresh pages for
+#: every block and unmaps them at free, and the kernel zeroes each page as it
+#: is first written (at 1e7 float32 here: 2.8 ms for a new result against
+#: 1.2-1.3 ms into an existing one). Smaller blocks glibc reuses itself.
+RESULT_CACHE_MIN_BYTES = 32 << 20
 #: the slower of serial and parallel is timed again after the faster's calls
 #: took this many times the faster's cost, doubling up to this many times the
 #: slower's own cost (so its timing costs at most 1/PROBE_FACTOR); see _Timing
@@ -478,8 +486,8 @@ def rules() -> list[str]:
     if _backends.status("cython") is None and _backends.load("cython").HAVE_STREAM:
         lines.append(
             f"7. cython writes a result of {STREAM_MIN_BYTES / (1 << 20):g} MiB or more (the L3 "
-            "cache's size) with streaming stores, unless it is an input or a new array made by "
-            "a compiled front"
+            "cache's size) with streaming stores, unless it is an input or a new array on "
+            "fresh pages (not from the result cache) made by a compiled front"
         )
     measured = [
         (mod.rsplit(".", 1)[-1], kernel, itemsize, bucket, t.serial, t.parallel)
@@ -487,7 +495,7 @@ def rules() -> list[str]:
     ]
     if _backends.is_loaded("cython"):
         for kernel, itemsize, bucket, new, serial, parallel in _backends.load("cython").timings():
-            name = "compiled front, new array" if new else "compiled front"
+            name = "compiled front, fresh pages" if new else "compiled front"
             measured.append((name, kernel, itemsize, bucket, serial, parallel))
     if measured:
         lines.append("   timings so far (ns per element, serial / parallel):")

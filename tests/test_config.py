@@ -76,14 +76,41 @@ def test_num_threads() -> None:
         fa.set_num_threads(before)
 
 
+def test_result_cache_bytes() -> None:
+    from fastact import _config
+
+    before = fa.get_result_cache_bytes()
+    assert before == _config.DEFAULT_RESULT_CACHE_BYTES == 256 << 20
+    try:
+        fa.set_result_cache_bytes(0)
+        assert fa.get_result_cache_bytes() == 0
+        fa.set_result_cache_bytes(np.int64(1 << 30))
+        assert fa.get_result_cache_bytes() == 1 << 30
+        for bad, exc in [(-1, ValueError), (1.5, TypeError), (True, TypeError), ("1", TypeError)]:
+            with pytest.raises(exc, match="result cache"):
+                fa.set_result_cache_bytes(bad)
+        assert fa.get_result_cache_bytes() == 1 << 30
+    finally:
+        fa.set_result_cache_bytes(before)
+
+
 def test_environment_variables() -> None:
-    code = "import fastact as fa; print(fa.get_backend(), fa.get_num_threads())"
-    done = run_python(code, FASTACT_BACKEND="numpy", FASTACT_NUM_THREADS="1")
-    assert done.stdout.split() == ["numpy", "1"], done.stderr
-    bad = run_python(code, FASTACT_BACKEND="quick", FASTACT_NUM_THREADS="zero")
+    code = (
+        "import fastact as fa; "
+        "print(fa.get_backend(), fa.get_num_threads(), fa.get_result_cache_bytes())"
+    )
+    done = run_python(
+        code, FASTACT_BACKEND="numpy", FASTACT_NUM_THREADS="1", FASTACT_RESULT_CACHE_BYTES="0"
+    )
+    assert done.stdout.split() == ["numpy", "1", "0"], done.stderr
+    bad = run_python(
+        code, FASTACT_BACKEND="quick", FASTACT_NUM_THREADS="zero", FASTACT_RESULT_CACHE_BYTES="-5"
+    )
     assert bad.returncode == 0, bad.stderr
     assert bad.stdout.split()[0] == "auto"
-    assert "FASTACT_BACKEND ignored" in bad.stderr and "FASTACT_NUM_THREADS ignored" in bad.stderr
+    assert bad.stdout.split()[2] == str(256 << 20)
+    for name in ("FASTACT_BACKEND", "FASTACT_NUM_THREADS", "FASTACT_RESULT_CACHE_BYTES"):
+        assert f"{name} ignored" in bad.stderr
 
 
 def test_import_does_not_import_numba() -> None:

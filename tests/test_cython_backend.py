@@ -326,6 +326,190 @@ def test_streaming_large_parallel_and_fronts(name):
         assert _cy.stream_runs() == before
 
 
+@pytest.fixture
+def small_cache():
+    """An empty result cache of 64 KiB that takes every new result of 1 KiB or more."""
+    import fastact as fa
+
+    old_min = _cy.set_result_cache_min_bytes(1024)
+    old_max = fa.get_result_cache_bytes()
+    fa.set_result_cache_bytes(0)
+    fa.set_result_cache_bytes(64 << 10)
+    try:
+        yield fa
+    finally:
+        fa.set_result_cache_bytes(0)
+        fa.set_result_cache_bytes(old_max)
+        _cy.set_result_cache_min_bytes(old_min)
+
+
+def test_result_cache_threshold_and_size_come_from_fastact():
+    import fastact as fa
+    from fastact import _dispatch
+
+    old = _cy.set_result_cache_min_bytes(123)
+    _cy.set_result_cache_min_bytes(old)
+    assert old == _dispatch.RESULT_CACHE_MIN_BYTES == 32 << 20
+    assert _cy.result_cache()["max_bytes"] == fa.get_result_cache_bytes()
+
+
+def test_result_cache_gives_a_freed_result_to_the_next_of_its_size(small_cache):
+    fa = small_cache
+    x = data(np.float32, 4096, 3)  # 16 KiB
+    y = fa.relu(x)
+    address = y.ctypes.data
+    assert _cy.result_cache()["blocks"] == 0
+    del y
+    held = _cy.result_cache()
+    assert (held["blocks"], held["bytes"]) == (1, x.nbytes)
+    other = fa.relu(x[:4000])  # another size: a block of its own
+    assert other.ctypes.data != address
+    assert _cy.result_cache()["hits"] == held["hits"]
+    again = fa.leaky_relu(x, 0.2)
+    assert again.ctypes.data == address
+    assert again.flags.owndata and again.flags.c_contiguous and again.base is None
+    assert _cy.result_cache()["hits"] == held["hits"] + 1
+    assert _cy.result_cache()["blocks"] == 0
+    assert np.array_equal(bits(again), bits(reference("leaky_relu", None, x, 0.2)))
+    # the general path (a strided input) allocates through the cache too
+    del again
+    strided = np.repeat(x, 2)[::2]
+    assert fa.leaky_relu(strided, 0.2).ctypes.data == address
+    # out= arrays are the caller's: never kept
+    held = _cy.result_cache()
+    out = np.empty_like(x)
+    fa.relu(x, out=out)
+    del out
+    assert _cy.result_cache()["blocks"] == held["blocks"] == 1
+
+
+def test_result_cache_holds_at_most_its_size_and_eight_blocks(small_cache):
+    fa = small_cache
+    x = data(np.float64, 2048, 4)  # 16 KiB
+    results = [fa.relu(x) for _ in range(6)]
+    addresses = [r.ctypes.data for r in results]
+    while results:  # freed first to last
+        results.pop(0)
+    held = _cy.result_cache()
+    assert (held["blocks"], held["bytes"]) == (4, 64 << 10)  # the oldest two were freed
+    fa.set_result_cache_bytes(20_000)
+    assert _cy.result_cache()["blocks"] == 1
+    kept = fa.relu(x)
+    assert kept.ctypes.data == addresses[-1]  # the newest stayed
+    assert _cy.result_cache()["blocks"] == 0
+    fa.set_result_cache_bytes(64 << 10)
+    big = fa.relu(data(np.float64, 10_000, 5))  # 80 KiB: larger than the cache
+    del big
+    assert _cy.result_cache()["blocks"] == 0
+    small = [fa.relu(x[:200]) for _ in range(10)]  # 1.6 KB each
+    del small
+    assert _cy.result_cache()["blocks"] == 8
+    del kept  # evicts the oldest small block
+    assert _cy.result_cache()["blocks"] == 8
+    assert _cy.result_cache()["bytes"] == 7 * 1600 + x.nbytes
+    fa.set_result_cache_bytes(0)
+    assert _cy.result_cache()["bytes"] == 0
+    off = fa.relu(x)
+    del off
+    assert _cy.result_cache()["blocks"] == 0
+
+
+@pytest.mark.usefixtures("stream_everything")
+@pytest.mark.parametrize("name", list(KERNELS))
+def test_result_cache_results_bit_exact(small_cache, name):
+    # serial and parallel fronts, streamed into blocks from the cache, and the
+    # general path: every result equal to the reference
+    fa = small_cache
+    fa.set_result_cache_bytes(8 << 20)
+    fn = getattr(fa, name)
+    alpha = () if name in ("relu", "relu_grad", "relu_backward") else (0.2,)
+    for dtype in DTYPES:
+        for n in (700, 3 * 65536 + 77):
+            x = data(dtype, n, 31)
+            g = data(dtype, n, 32)
+            args = (g, x) if name in BINARY else (x,)
+            expected = bits(reference(name, g if name in BINARY else None, x, 0.2 if alpha else 0))
+            for strided in (False, True):
+                call = tuple(np.repeat(a, 2)[::2] for a in args) if strided else args
+                fn(*call, *alpha)  # its block goes to the cache when freed
+                hits = _cy.result_cache()["hits"]
+                got = fn(*call, *alpha)
+                assert _cy.result_cache()["hits"] == hits + 1
+                assert got.dtype == dtype and np.array_equal(bits(got), expected), (dtype, n)
+
+
+def test_result_cache_is_what_tracemalloc_sees_numpy_allocate(small_cache):
+    import tracemalloc
+
+    fa = small_cache
+    x = data(np.float32, 8192, 6)  # 32 KiB
+    fa.relu(x)  # freed at once: the cache holds a block of this size
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        y = fa.relu(x)
+        assert x.nbytes <= tracemalloc.get_traced_memory()[0] - base < x.nbytes + 4096
+        del y  # in the cache: no longer counted
+        assert tracemalloc.get_traced_memory()[0] - base < 4096
+        assert _cy.result_cache()["blocks"] == 1
+    finally:
+        tracemalloc.stop()
+
+
+def test_result_cache_block_can_be_resized(small_cache):
+    fa = small_cache
+    x = data(np.float32, 1024, 7)
+    y = fa.relu(x)
+    y.resize(3000, refcheck=False)  # reallocated by NumPy's handler
+    assert np.array_equal(bits(y[:1024]), bits(reference("relu", None, x, 0)))
+    del y
+    assert _cy.result_cache()["bytes"] == 12000
+
+
+def test_result_cache_from_threads(small_cache):
+    # 8 threads allocating and freeing results of three sizes through one cache
+    fa = small_cache
+    errors = []
+    inputs = [data(np.float32, n, 8 + n) for n in (1024, 2048, 4096)]
+    expected = [bits(reference("leaky_relu", None, x, 0.2)) for x in inputs]
+
+    def worker(i):
+        try:
+            for j in range(300):
+                k = (i + j) % 3
+                if not np.array_equal(bits(fa.leaky_relu(inputs[k], 0.2)), expected[k]):
+                    errors.append((i, j))
+        except Exception as exc:  # report, don't lose, a worker failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    held = _cy.result_cache()
+    assert held["blocks"] <= 8 and held["bytes"] <= 64 << 10 and held["hits"] > 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork is a Linux concern here")
+def test_result_cache_in_a_forked_child(small_cache):
+    fa = small_cache
+    x = data(np.float32, 4096, 9)
+    fa.relu(x)  # freed at once, into the cache
+    expected = bits(reference("relu", None, x, 0))
+
+    def child():
+        hits = _cy.result_cache()["hits"]
+        results = [fa.relu(x) for _ in range(3)]
+        del results
+        ok = all(np.array_equal(bits(fa.relu(x)), expected) for _ in range(3))
+        return ok and _cy.result_cache()["hits"] >= hits + 4
+
+    run_forked(child, timeout=60)
+
+
 def test_fast_paths_decline_all_but_the_common_case():
     x = np.linspace(-1, 1, 12, dtype=np.float32)
     sentinel = np.full_like(x, 7)

@@ -35,7 +35,14 @@ except ImportError as exc:
     )
     raise ImportError(f"the Cython extension is not built: {exc}{hint}") from exc
 
-from fastact._backends._cy import HAVE_OPENMP, HAVE_STREAM, bind, timings
+from fastact._backends._cy import (
+    HAVE_OPENMP,
+    HAVE_STREAM,
+    bind,
+    empty_like,
+    result_cache,
+    timings,
+)
 
 __all__ = [
     "HAVE_OPENMP",
@@ -43,8 +50,10 @@ __all__ = [
     "PARALLEL_RUNTIME",
     "PARALLEL_THREADSAFE",
     "bind",
+    "empty_like",
     "get_kernel",
     "info",
+    "result_cache",
     "timings",
 ]
 
