@@ -68,11 +68,13 @@ _arrays: dict[tuple[int, str, int], tuple[np.ndarray, ...]] = {}
 
 
 def _inputs(function: str, dtype: str, size: int) -> tuple[np.ndarray, ...]:
+    """The inputs, then one output array, that every case of this dtype and size shares."""
     key = (_impls.arity(function), dtype, size)
     if key not in _arrays:
         if any(k[1:] != key[1:] for k in _arrays):
             _arrays.clear()  # keep one size in memory: 3e7 float64 arrays are 240 MB each
-        _arrays[key] = _bench.input_arrays(function, dtype, size)
+        inputs = _bench.input_arrays(function, dtype, size)
+        _arrays[key] = (*inputs, _impls.aligned_empty_like(inputs[0]))
     return _arrays[key]
 
 
@@ -84,10 +86,10 @@ def test_kernel(
     reason = impl.unavailable()
     if reason is not None:
         pytest.skip(f"{impl.key} cannot run here: {reason}")
-    arrays = _inputs(function, dtype, size)
+    *arrays, out = _inputs(function, dtype, size)
     if mode == "inplace":
-        arrays = tuple(a.copy() for a in arrays)  # the cached inputs stay as they are
-    run = impl.prepare(arrays, ALPHA, mode)
+        arrays = [a.copy() for a in arrays]  # the cached inputs stay as they are
+    run = impl.prepare(arrays, ALPHA, mode, out)
     nbytes = _impls.bytes_moved(function, size, np.dtype(dtype).itemsize)
     # Group by dtype, size and function: a group's table compares implementations
     # and modes, and the copy/add references of the same dtype and size sort next to it.

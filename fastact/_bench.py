@@ -351,7 +351,8 @@ def _progress(groups: list[list[Case]]) -> Iterator[list[Case]]:
 def run_cases(cases: list[Case], rounds: int, max_time_s: float) -> list[Result]:
     """Measure every case; the cases of one function, dtype and size side by side.
 
-    One set of input arrays serves each group (an in-place case gets copies).
+    One set of input arrays, and one output array for the ``out`` cases,
+    serves each group (an in-place case gets copies).
     """
     groups: dict[tuple[str, str, int], list[Case]] = {}
     for case in cases:
@@ -360,11 +361,13 @@ def run_cases(cases: list[Case], rounds: int, max_time_s: float) -> list[Result]
     for group in _progress(list(groups.values())):
         first = group[0]
         arrays = input_arrays(first.impl.function, first.dtype, first.size)
+        out = _impls.aligned_empty_like(arrays[0])
         runs = [
             case.impl.prepare(
                 tuple(a.copy() for a in arrays) if case.mode == "inplace" else arrays,
                 ALPHA,
                 case.mode,
+                out,
             )
             for case in group
         ]

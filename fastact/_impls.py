@@ -59,7 +59,7 @@ DTYPES: tuple[str, ...] = ("float16", "float32", "float64")
 KINDS: tuple[str, ...] = ("fastact", "baseline", "reference")
 
 Prepared = Callable[[], Any]
-Factory = Callable[[tuple[np.ndarray, ...], float, str], Prepared]
+Factory = Callable[[tuple[np.ndarray, ...], float, str, np.ndarray | None], Prepared]
 
 
 def arity(function: str) -> int:
@@ -105,7 +105,8 @@ class Impl:
     kind : {"fastact", "baseline", "reference"}
         ``fastact`` entries must be bit-exact (see :attr:`exact`).
     factory : callable
-        ``factory(inputs, alpha, mode)`` returns the prepared callable.
+        ``factory(inputs, alpha, mode, target)`` returns the prepared
+        callable; ``target`` is where it writes (None: a new array per call).
     dtypes, modes : tuple of str
         What it supports.
     max_size : int or None
@@ -150,7 +151,13 @@ class Impl:
             return f"{self.name} is only run up to {self.max_size} elements"
         return None
 
-    def prepare(self, inputs: Sequence[np.ndarray], alpha: float, mode: str) -> Prepared:
+    def prepare(
+        self,
+        inputs: Sequence[np.ndarray],
+        alpha: float,
+        mode: str,
+        out: np.ndarray | None = None,
+    ) -> Prepared:
         """Return a callable that runs this implementation once on ``inputs``.
 
         Parameters
@@ -161,8 +168,15 @@ class Impl:
         alpha : float
             The slope; ignored by functions without one.
         mode : {"new", "out", "inplace"}
-            ``out`` allocates the output array here, once; ``inplace`` writes
-            into ``inputs[0]`` on every call.
+            ``out`` writes into one output array on every call; ``inplace``
+            into ``inputs[0]``.
+        out : numpy.ndarray, optional
+            The output array of mode ``out``: C-contiguous, of the inputs'
+            shape and dtype. Default: a new one, 64-byte aligned. The
+            benchmarks give every implementation of a group the same one, as
+            they give them the same inputs: at 7e4 float64, the pages an
+            output happened to get moved a kernel's time by up to 1.15x from
+            one allocation to the next.
 
         Returns
         -------
@@ -174,7 +188,8 @@ class Impl:
         RuntimeError
             If the implementation cannot run here.
         ValueError
-            If it does not support this dtype, mode or size.
+            If it does not support this dtype, mode or size, or ``out`` does
+            not fit.
 
         Examples
         --------
@@ -194,7 +209,16 @@ class Impl:
         reason = self.unsupported(arrays[0].dtype.name, mode, arrays[0].size)
         if reason is not None:
             raise ValueError(reason)
-        return self.factory(arrays, float(alpha), mode)
+        if mode == "out" and out is not None:
+            first = arrays[0]
+            if out.shape != first.shape or out.dtype != first.dtype or not out.flags.c_contiguous:
+                raise ValueError(f"{self.key}: out must be C-contiguous and like the inputs")
+            target: np.ndarray | None = out
+        elif mode == "out":
+            target = aligned_empty_like(arrays[0])
+        else:
+            target = arrays[0] if mode == "inplace" else None
+        return self.factory(arrays, float(alpha), mode, target)
 
 
 def aligned_empty_like(a: np.ndarray, alignment: int = 64) -> np.ndarray:
@@ -217,15 +241,6 @@ def aligned_empty_like(a: np.ndarray, alignment: int = 64) -> np.ndarray:
     return buf[offset : offset + a.nbytes].view(a.dtype).reshape(a.shape)
 
 
-def _target(arrays: tuple[np.ndarray, ...], mode: str) -> np.ndarray | None:
-    """Where a mode writes: None (a new array per call), a new ``out``, or ``inputs[0]``."""
-    if mode == "new":
-        return None
-    if mode == "out":
-        return aligned_empty_like(arrays[0])
-    return arrays[0]
-
-
 # --- fastact ------------------------------------------------------------------------------
 
 
@@ -245,7 +260,9 @@ def _backend_requirement(backend: str, parallel: bool) -> Callable[[], str | Non
 
 
 def _backend_factory(backend: str, function: str, parallel: bool) -> Factory:
-    def factory(arrays: tuple[np.ndarray, ...], alpha: float, mode: str) -> Prepared:
+    def factory(
+        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+    ) -> Prepared:
         kernel = _backends.load(backend).get_kernel(function, parallel)
         nthreads = _config.get_num_threads() if parallel else 1
         if parallel:
@@ -256,7 +273,6 @@ def _backend_factory(backend: str, function: str, parallel: bool) -> Factory:
             raise ValueError(f"{backend}-{'parallel' if parallel else 'serial'} needs C-contiguous")
         # Flat views of contiguous arrays are what fastact._layout hands kernels.
         flat = tuple(a.reshape(-1) for a in arrays)
-        target = _target(arrays, mode)
         if flat[0].size == 0:  # the dispatcher never calls kernels on empty arrays
             return lambda: np.empty_like(arrays[0]) if target is None else target
         g, x = flat if len(flat) == 2 else (None, flat[0])
@@ -288,11 +304,12 @@ def _backend_factory(backend: str, function: str, parallel: bool) -> Factory:
 
 
 def _api_factory(function: str, explicit: bool) -> Factory:
-    def factory(arrays: tuple[np.ndarray, ...], alpha: float, mode: str) -> Prepared:
+    def factory(
+        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+    ) -> Prepared:
         import fastact
 
         fn = getattr(fastact, function)
-        target = _target(arrays, mode)
         args = (*arrays, alpha) if KERNELS[function].uses_alpha else arrays
         if explicit or not _config.auto_everywhere:
             return functools.partial(fn, *args, out=target, backend="auto")
@@ -380,7 +397,9 @@ def _seed_where(function: str) -> Callable[..., Any]:
 
 
 def _where_factory(function: str) -> Factory:
-    def factory(arrays: tuple[np.ndarray, ...], alpha: float, mode: str) -> Prepared:
+    def factory(
+        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+    ) -> Prepared:
         return functools.partial(_seed_where(function), *arrays, alpha)
 
     return factory
@@ -389,7 +408,9 @@ def _where_factory(function: str) -> Factory:
 def _listcomp_factory(function: str) -> Factory:
     """The seed-004 notebook's code: a Python function per element, in a list comprehension."""
 
-    def factory(arrays: tuple[np.ndarray, ...], alpha: float, mode: str) -> Prepared:
+    def factory(
+        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+    ) -> Prepared:
         alpha_ = alpha if KERNELS[function].uses_alpha else 0
 
         def leaky_relu(x: float) -> float:
@@ -411,9 +432,10 @@ def _listcomp_factory(function: str) -> Factory:
 
 
 def _maximum_factory(function: str) -> Factory:
-    def factory(arrays: tuple[np.ndarray, ...], alpha: float, mode: str) -> Prepared:
+    def factory(
+        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+    ) -> Prepared:
         (x,) = arrays
-        target = _target(arrays, mode)
         if function == "relu":
             return functools.partial(np.maximum, x, 0, out=target)
         # alpha * x is a temporary on every call: that is the idiom's cost
@@ -442,12 +464,13 @@ _numba_requirement = _module_requirement("numba", "Numba")
 
 
 def _torch_factory(function: str) -> Factory:
-    def factory(arrays: tuple[np.ndarray, ...], alpha: float, mode: str) -> Prepared:
+    def factory(
+        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+    ) -> Prepared:
         import torch
 
         aten = torch.ops.aten
         ts = tuple(torch.from_numpy(a) for a in arrays)  # views: no copies
-        target = _target(arrays, mode)
         o = None if target is None else torch.from_numpy(target)
         if function == "relu":
             if mode == "new":
@@ -504,7 +527,9 @@ _NUMEXPR = {
 
 
 def _numexpr_factory(function: str) -> Factory:
-    def factory(arrays: tuple[np.ndarray, ...], alpha: float, mode: str) -> Prepared:
+    def factory(
+        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+    ) -> Prepared:
         import numexpr
 
         t = arrays[0].dtype.type
@@ -513,7 +538,6 @@ def _numexpr_factory(function: str) -> Factory:
         if function == "add":
             names = {"x": arrays[0], "g": arrays[1]}
         names.update(a=t(alpha), zero=t(0), one=t(1))
-        target = _target(arrays, mode)
         return functools.partial(numexpr.evaluate, _NUMEXPR[function], names, out=target)
 
     return factory
@@ -537,13 +561,14 @@ def _numba_refs() -> tuple[Callable[..., None], Callable[..., None]]:
 
 
 def _numba_ref_factory(function: str) -> Factory:
-    def factory(arrays: tuple[np.ndarray, ...], alpha: float, mode: str) -> Prepared:
+    def factory(
+        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+    ) -> Prepared:
         import numba
 
         copy, add = _numba_refs()
         numba.set_num_threads(min(_config.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
         _dispatch.parallel_started()  # see _backend_factory: the fork guard must know
-        target = _target(arrays, mode)
         if function == "copy":
             # Numba cannot type float16; the bytes are what a copy is about
             view = f"u{arrays[0].dtype.itemsize}"
@@ -566,8 +591,9 @@ def _numba_ref_factory(function: str) -> Factory:
 
 
 def _numpy_ref_factory(function: str) -> Factory:
-    def factory(arrays: tuple[np.ndarray, ...], alpha: float, mode: str) -> Prepared:
-        target = _target(arrays, mode)
+    def factory(
+        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+    ) -> Prepared:
         if function == "copy":
 
             def run_copy() -> np.ndarray:

@@ -89,11 +89,16 @@ def _check_exact(impl: _impls.Impl, dt: np.dtype, mode: str, n: int, alpha: floa
     _check_mode(result, inputs, before, mode)
     problem = mismatch(result, want, arithmetic)
     assert problem is None, f"{impl.key} {dt} n={n} alpha={alpha} {mode}: {problem}"
-    # a second call on the same prepared arrays gives the same bits (out reused)
+    # a second call on the same prepared arrays gives the same bits (out reused),
+    # into an out given to prepare (what the benchmarks share in a group)
     if mode != "inplace":
-        run = impl.prepare(inputs, alpha, mode)
+        given = np.full_like(x, 7) if mode == "out" else None
+        run = impl.prepare(inputs, alpha, mode, given)
         run()
-        assert mismatch(run(), want, arithmetic) is None
+        result = run()
+        assert mismatch(result, want, arithmetic) is None
+        if given is not None:
+            assert result is given
 
 
 def _normal(dt: np.dtype, n: int, seed: int) -> np.ndarray:
@@ -150,5 +155,9 @@ def test_unsupported_cases_are_refused() -> None:
         impl.prepare((x,), 0.1, "out")
     with pytest.raises(ValueError, match="takes 1 arrays"):
         impl.prepare((x, x), 0.1, "new")
+    exact = _impls.get("leaky_relu", "numpy")
+    for out in (np.zeros(4, np.float32), np.zeros(3, np.float64), np.zeros(6, np.float32)[::2]):
+        with pytest.raises(ValueError, match="out must be C-contiguous and like the inputs"):
+            exact.prepare((x,), 0.1, "out", out)
     with pytest.raises(KeyError, match="there are"):
         _impls.get("relu", "nonesuch")
