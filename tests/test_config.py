@@ -127,3 +127,18 @@ def test_show_config_and_info_command(capsys) -> None:
         [sys.executable, "-m", "fastact", "info"], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0 and "backends:" in done.stdout, done.stderr
+
+
+def test_show_config_says_what_the_result_cache_does(monkeypatch) -> None:
+    from fastact import _backends, _info
+
+    line = next(text for text in _info.config_lines() if text.startswith("result cache:"))
+    if _backends.status("cython") is None:
+        held = _backends.load("cython").result_cache()
+        assert f"holds {held['blocks']} blocks" in line and "up to 256 MiB" in line
+    status = _backends.status
+    monkeypatch.setattr(
+        _backends, "status", lambda name: "not built" if name == "cython" else status(name)
+    )
+    line = next(text for text in _info.config_lines() if text.startswith("result cache:"))
+    assert line.startswith("result cache: off, it needs the Cython extension (256 MiB set")

@@ -11,10 +11,11 @@
  * size takes the block back, its pages already mapped.
  *
  * Only arrays that fastact allocated while this handler was current (see
- * fa_cache_handler in _cy.pyx.tp) are freed through it. Blocks come from and
- * go back to NumPy's default handler, which also madvises huge pages; a
- * block in the cache is not counted by tracemalloc, a block handed out is
- * (in NumPy's domain), as if NumPy had just allocated it.
+ * _cache_install in _cy.pyx.tp) are freed through it. Blocks come from and
+ * go back to NumPy's default handler, which also madvises huge pages.
+ * NumPy tells tracemalloc of every allocation and free around the handler's
+ * own calls, so a result counts while it lives and a block in the cache
+ * does not.
  *
  * NumPy allocates and frees array data with the GIL held; the lock is for
  * any caller that does not. A child process forked while a thread held it
@@ -36,7 +37,6 @@ typedef struct {
     int count;
     size_t held;               /* the bytes they hold */
     size_t max_bytes;          /* the most bytes held; 0: off */
-    unsigned int domain;       /* NumPy's tracemalloc domain */
     PyDataMem_Handler *base;   /* NumPy's default handler */
     PyThread_type_lock lock;
     Py_ssize_t hits, misses;
@@ -96,7 +96,6 @@ static void *fa_cache_malloc(void *ctx, size_t size)
     fa_cache.last_hit = p != NULL;
     if (p == NULL)
         return fa_cache.base->allocator.malloc(fa_cache.base->allocator.ctx, size);
-    PyTraceMalloc_Track(fa_cache.domain, (uintptr_t)p, size);
     return p;
 }
 
@@ -122,8 +121,6 @@ static void fa_cache_free(void *ctx, void *ptr, size_t size)
         fa_cache.base->allocator.free(fa_cache.base->allocator.ctx, ptr, size);
         return;
     }
-    /* untracked before another thread can take it and track it again */
-    PyTraceMalloc_Untrack(fa_cache.domain, (uintptr_t)ptr);
     PyThread_acquire_lock(fa_cache.lock, WAIT_LOCK);
     n = fa_cache_evict(size, 1, old, old_size);
     fa_cache.ptr[fa_cache.count] = ptr;
@@ -139,8 +136,8 @@ static PyDataMem_Handler fa_cache_handler = {
     {NULL, fa_cache_malloc, fa_cache_calloc, fa_cache_realloc, fa_cache_free},
 };
 
-/* Set up with NumPy's default handler and tracemalloc domain; -1 with an exception set. */
-static int fa_cache_init(unsigned int domain)
+/* Set up with NumPy's default handler; -1 with an exception set. */
+static int fa_cache_init(void)
 {
     fa_cache.base = (PyDataMem_Handler *)PyCapsule_GetPointer(PyDataMem_DefaultHandler,
                                                               "mem_handler");
@@ -151,7 +148,6 @@ static int fa_cache_init(unsigned int domain)
         PyErr_NoMemory();
         return -1;
     }
-    fa_cache.domain = domain;
     return 0;
 }
 
