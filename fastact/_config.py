@@ -43,56 +43,34 @@ def _env_backend() -> str:
         return "auto"
 
 
-def _check_threads(n: object, source: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{source} must be a positive integer, got {n!r}")
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"{source} must be a positive integer, got {n}")
-    return n
-
-
-def _env_threads() -> int:
-    value = os.environ.get("FASTACT_NUM_THREADS", "").strip()
-    if not value:
-        return _cpu_count()
-    try:
-        return _check_threads(int(value), "FASTACT_NUM_THREADS")
-    except ValueError:
-        warnings.warn(
-            f"FASTACT_NUM_THREADS ignored: expected a positive integer, got {value!r}",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return _cpu_count()
-
-
 #: the result cache's size when FASTACT_RESULT_CACHE_BYTES is not set
 DEFAULT_RESULT_CACHE_BYTES = 256 << 20
 
 
-def _check_cache_bytes(n: object, source: str) -> int:
+def _check_count(n: object, source: str, least: int) -> int:
+    """``n`` as an int of at least ``least`` (1 or 0), else ``TypeError``/``ValueError``."""
+    what = "a positive integer" if least == 1 else "a non-negative integer"
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{source} must be a non-negative integer, got {n!r}")
+        raise TypeError(f"{source} must be {what}, got {n!r}")
     n = int(n)
-    if n < 0:
-        raise ValueError(f"{source} must be a non-negative integer, got {n}")
+    if n < least:
+        raise ValueError(f"{source} must be {what}, got {n}")
     return n
 
 
-def _env_cache_bytes() -> int:
-    value = os.environ.get("FASTACT_RESULT_CACHE_BYTES", "").strip()
+def _env_count(name: str, least: int, default: Callable[[], int]) -> int:
+    """Environment variable ``name`` checked by :func:`_check_count`, else ``default()``."""
+    value = os.environ.get(name, "").strip()
     if not value:
-        return DEFAULT_RESULT_CACHE_BYTES
+        return default()
     try:
-        return _check_cache_bytes(int(value), "FASTACT_RESULT_CACHE_BYTES")
+        return _check_count(int(value), name, least)
     except ValueError:
+        what = "a positive integer" if least == 1 else "a non-negative integer"
         warnings.warn(
-            f"FASTACT_RESULT_CACHE_BYTES ignored: expected a non-negative integer, got {value!r}",
-            RuntimeWarning,
-            stacklevel=2,
+            f"{name} ignored: expected {what}, got {value!r}", RuntimeWarning, stacklevel=2
         )
-        return DEFAULT_RESULT_CACHE_BYTES
+        return default()
 
 
 _default_backend: str = _env_backend()
@@ -102,8 +80,10 @@ _overrides_lock = threading.Lock()
 #: the public functions then take their compiled fast path without asking
 #: which backend this thread uses.
 auto_everywhere: bool = _default_backend == "auto"
-_num_threads: int = _env_threads()
-_result_cache_bytes: int = _env_cache_bytes()
+_num_threads: int = _env_count("FASTACT_NUM_THREADS", 1, _cpu_count)
+_result_cache_bytes: int = _env_count(
+    "FASTACT_RESULT_CACHE_BYTES", 0, lambda: DEFAULT_RESULT_CACHE_BYTES
+)
 #: called without arguments after any setting changed: the compiled fronts of
 #: the public functions (``fastact._api``) keep C copies of ``auto_everywhere``
 #: and ``_num_threads``, which a call cannot afford to look up
@@ -234,7 +214,7 @@ def set_num_threads(n: int) -> None:
     >>> fa.set_num_threads(before)
     """
     global _num_threads
-    _num_threads = _check_threads(n, "the number of threads")
+    _num_threads = _check_count(n, "the number of threads", 1)
     _changed()
 
 
@@ -288,7 +268,7 @@ def set_result_cache_bytes(n: int) -> None:
     >>> fa.set_result_cache_bytes(before)
     """
     global _result_cache_bytes
-    _result_cache_bytes = _check_cache_bytes(n, "the result cache's size")
+    _result_cache_bytes = _check_count(n, "the result cache's size", 0)
     _changed()
 
 

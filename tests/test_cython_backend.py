@@ -103,6 +103,16 @@ def run(name, g, x, out, alpha, parallel=False, nthreads=2):
         k(x, out, alpha, nthreads)
 
 
+def run_threads(worker, n=8, timeout=120.0):
+    """Run ``worker(i)`` for i in range(n) in n threads at once; fail if one hangs."""
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    assert not any(t.is_alive() for t in threads)
+
+
 def check(name, g, x, alpha, out=None, parallel=False):
     expected = reference(name, g, x, alpha)
     if out is None:
@@ -482,12 +492,7 @@ def test_result_cache_from_threads(small_cache):
         except Exception as exc:  # report, don't lose, a worker failure
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
+    run_threads(worker)
     assert errors == []
     held = _cy.result_cache()
     assert held["blocks"] <= 8 and held["bytes"] <= 64 << 10 and held["hits"] > 0
@@ -570,12 +575,7 @@ def test_threads_concurrently():
         except Exception as exc:  # report, don't lose, a worker failure
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
+    run_threads(worker)
     assert errors == []
 
 
