@@ -331,9 +331,12 @@ def resolve(backend: str, kernel: str, dtype: np.dtype, size: int) -> ModuleType
         return _backends.load("cython")
     if _numba_state == "ready":
         return _backends.load("numba")
+    module = _backends.load("numpy")
     if _numba_state == "idle":
+        # after loading NumPy's backend: the import of Numba holds the GIL for
+        # most of its 0.1-0.2 s, and this call would wait for it at each turn
         _start_numba_warmup()
-    return _backends.load("numpy")
+    return module
 
 
 def _start_numba_warmup() -> None:

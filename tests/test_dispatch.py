@@ -390,6 +390,35 @@ def test_without_cython_numpy_serves_while_numba_warms_up() -> None:
         assert (state, later) == ("failed", "fastact._backends.numpy")
 
 
+def test_loading_one_backend_does_not_wait_for_another(monkeypatch) -> None:
+    """auto's first call without Cython loads NumPy's backend while Numba is imported."""
+    importing = threading.Event()
+    release = threading.Event()
+    real_import = _backends.importlib.import_module
+
+    def slow_import(name: str):
+        if name == "fastact._backends.numba":
+            importing.set()
+            release.wait(10)  # a Numba import that takes long
+            raise ImportError("numba import stopped by the test")
+        return real_import(name)
+
+    monkeypatch.setattr(_backends.importlib, "import_module", slow_import)
+    monkeypatch.setattr(_backends, "_modules", {})
+    monkeypatch.setattr(_backends, "_errors", {})
+    worker = threading.Thread(target=_backends.status, args=("numba",))
+    worker.start()
+    try:
+        assert importing.wait(30)
+        start = time.perf_counter()
+        assert _backends.load("numpy").__name__ == "fastact._backends.numpy"
+        assert time.perf_counter() - start < 5
+    finally:
+        release.set()
+        worker.join(30)
+    assert "stopped by the test" in _backends._errors["numba"]
+
+
 def test_warmup_compiles_what_can_run_and_hands_auto_to_numba(monkeypatch) -> None:
     monkeypatch.setattr(_dispatch, "_numba_state", "warming")
     warmed = []

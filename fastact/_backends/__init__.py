@@ -40,7 +40,9 @@ BACKENDS: tuple[str, ...] = ("numba", "cython", "numpy")
 
 _modules: dict[str, ModuleType] = {}
 _errors: dict[str, str] = {}
-_lock = threading.Lock()
+#: one lock a backend: while a thread imports Numba (0.1-0.2 s), loading the
+#: NumPy backend for a call of auto's must not wait for it
+_locks = {name: threading.Lock() for name in BACKENDS}
 
 
 def load(name: str) -> ModuleType:
@@ -53,7 +55,7 @@ def load(name: str) -> ModuleType:
     """
     if name in _modules:
         return _modules[name]
-    with _lock:
+    with _locks[name]:
         if name in _modules:
             return _modules[name]
         if name not in _errors:
