@@ -424,9 +424,18 @@ def cold_start(backend: str, env: dict[str, str] | None = None) -> dict[str, Any
     Returns the figures in seconds, or ``{"error": ...}``.
     """
     cmd = [sys.executable, "-c", _COLD_START, backend]
+    # `python -c` imports from its working directory first: run it where the
+    # fastact being measured lives, or a source checkout (the README's
+    # command runs from one) would be measured instead of the installed build
+    here = Path(__file__).resolve().parent.parent
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **(env or {})},
+            cwd=here,
         )
     except subprocess.TimeoutExpired:
         return {"error": "timed out after 300 s"}

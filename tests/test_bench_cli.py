@@ -155,6 +155,17 @@ def test_cold_start_runs_in_a_fresh_process() -> None:
     assert figures["first_backward_s"] > 0
 
 
+def test_cold_start_measures_this_fastact_from_any_directory(tmp_path, monkeypatch) -> None:
+    # from a folder with another fastact in it (a source checkout beside an
+    # installed build), the fresh process must still import this one
+    (tmp_path / "fastact").mkdir()
+    (tmp_path / "fastact" / "__init__.py").write_text("raise ImportError('the other fastact')\n")
+    monkeypatch.chdir(tmp_path)
+    figures = _bench.cold_start("numpy")
+    assert "error" not in figures, figures
+    assert figures["first_call_s"] > 0
+
+
 def test_installed_entry_point_help() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "fastact", "bench", "--help"], capture_output=True, text=True
