@@ -84,6 +84,8 @@ def test_result_cache_bytes() -> None:
     try:
         fa.set_result_cache_bytes(0)
         assert fa.get_result_cache_bytes() == 0
+        fa.set_result_cache_bytes(1 << 70)  # more than memory holds: no limit
+        assert fa.get_result_cache_bytes() == 1 << 70
         fa.set_result_cache_bytes(np.int64(1 << 30))
         assert fa.get_result_cache_bytes() == 1 << 30
         for bad, exc in [(-1, ValueError), (1.5, TypeError), (True, TypeError), ("1", TypeError)]:
