@@ -18,8 +18,14 @@ alphas = st.floats(-4.0, 4.0, allow_nan=False, allow_infinity=False) | st.sample
 )
 
 
-def arrays(dtype):
-    return hnp.arrays(dtype, hnp.array_shapes(max_dims=3, max_side=9, min_side=0))
+def arrays(dtype, shape=None):
+    shape = hnp.array_shapes(max_dims=3, max_side=9, min_side=0) if shape is None else shape
+    if dtype is np.float16:
+        # any bit pattern (NaN payloads and subnormals too): float16 values
+        # drawn as floats are filtered so often that Hypothesis's health check
+        # failed one run in about 15 (8 of 59 draws kept)
+        return hnp.arrays(np.uint16, shape).map(lambda a: a.view(np.float16))
+    return hnp.arrays(dtype, shape)
 
 
 def bits_equal(a: float, b: float, dtype) -> bool:
@@ -36,7 +42,7 @@ def bits_equal(a: float, b: float, dtype) -> bool:
 def test_matches_scalar_oracle(name, dtype, backend_name, data) -> None:
     backend = require(backend_name)
     x = data.draw(arrays(dtype), label="x")
-    g = data.draw(hnp.arrays(dtype, x.shape), label="grad_out")
+    g = data.draw(arrays(dtype, x.shape), label="grad_out")
     alpha = data.draw(alphas, label="alpha")
     args = (g, x) if name in BINARY else (x,)
     if name in USES_ALPHA:
@@ -56,7 +62,7 @@ def test_matches_scalar_oracle(name, dtype, backend_name, data) -> None:
 def test_backward_from_output_equals_backward_from_input(dtype, backend_name, data) -> None:
     backend = require(backend_name)
     x = data.draw(arrays(dtype), label="x")
-    g = data.draw(hnp.arrays(dtype, x.shape), label="grad_out")
+    g = data.draw(arrays(dtype, x.shape), label="grad_out")
     alpha = data.draw(st.floats(0.0, 4.0) | st.just(1e-30), label="alpha")
     with np.errstate(all="ignore"):
         y = fa.leaky_relu(x, alpha, backend=backend)
