@@ -14,10 +14,11 @@ The rules ``backend="auto"`` follows (``rules()`` says them for ``show_config``)
   size bucket, serial and parallel are each estimated from their latest few
   timings (the lower median), the faster one runs, and the slower one is
   timed again from time to time, at most 1/``PROBE_FACTOR`` of the time once
-  settled (see ``_Timing``). Parallel starts out favoured. On a machine whose other
-  cores are busy, an OpenMP team waits for a descheduled thread (measured
-  here: 8 ms for a 50 us kernel); timing makes auto go serial then. The
-  compiled fronts run the same policy in C (``_cy.Timing``).
+  settled; they swap only on timings taken one after the other (see
+  ``_Timing``). Parallel starts out favoured. On a machine whose other cores
+  are busy, an OpenMP team waits for a descheduled thread (measured here:
+  8 ms for a 50 us kernel); timing makes auto go serial then. The compiled
+  fronts run the same policy in C (``_cy.Timing``).
 
 Safety rules, whatever the backend:
 
@@ -93,6 +94,9 @@ TIME_EVERY = 8
 #: a serial call this soon after a parallel call ended may find its threads
 #: still busy-waiting (for 0.1 to 0.3 ms here)
 SPIN_GAP = 1e-3
+#: what the latest timing of PROBE_CALLS calls was for (_Timing.stage): nothing
+#: to decide, the slower's, or the faster's right after the slower won its own
+_NONE, _PROBED, _RETIMED = 0, 1, 2
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -149,6 +153,18 @@ class _Timing:
     in estimates, did not see; where serial was a little faster, those
     wake-ups made auto 1.13-1.27 times the serial kernel.
 
+    The faster changes only on times taken next to each other. When the
+    slower wins its timing, the faster is timed again at once, and the
+    slower becomes the faster only if it still wins; when the faster's
+    estimate rises past the slower's older one, the slower is timed first
+    (as if the budget were spent), then as before. A shared machine's pace
+    changes from one moment to the next (1e7 float32 calls took 1 to 2.5 ms
+    within a second here), and switching on one fresh window against an old
+    one ran serial for stretches: at 1e7 float32 ``relu_grad``, parallel
+    1.12-1.2 times as fast, 23 of auto's 500 timed calls in 5 runs ran
+    serial (auto 1.000-1.025 times ``cython-parallel``), against 10
+    (0.998-1.004) with this rule.
+
     The compiled fronts run the same policy in C (``_cy.Timing``); tests hold
     the two to one script.
     """
@@ -164,6 +180,7 @@ class _Timing:
         "serial_spin_run",
         "serial_times",
         "spent",
+        "stage",
         "timed",
         "untimed",
     )
@@ -181,6 +198,8 @@ class _Timing:
         #: calls left in the timing under way, and of which kernel
         self.burst = 0
         self.burst_parallel = False
+        #: what the timing under way (or just over) is for: _NONE, _PROBED or _RETIMED
+        self.stage = _NONE
         #: how many of the latest serial times were taken while parallel
         #: threads spun, and how many serial calls were retried for that since
         #: the slower was last timed
@@ -209,32 +228,43 @@ class _Timing:
             return self.burst_parallel
         serial, parallel = self.serial, self.parallel
         if parallel == 0.0:
-            return self._time(True)
+            return self._time(True, _NONE)
         if serial == 0.0:
-            return self._time(False)
+            # the first timings of both, one after the other: they decide at once
+            return self._time(False, _RETIMED)
         faster = parallel < serial
-        if faster != self.parallel_won:
-            self.parallel_won = faster
-            self.doublings = 0
         if self.serial_spin_run and faster and self.serial_retries < SPIN_RETRIES:
             self.serial_retries += 1
             self.budget += PROBE_FACTOR * serial
             return False
-        if self.spent >= self.budget:
+        stage, self.stage = self.stage, _NONE
+        drifted = False
+        if faster != self.parallel_won:
+            if stage == _RETIMED:
+                self.parallel_won = faster
+                self.doublings = 0
+            elif stage == _PROBED:
+                # the slower won its timing: time the faster again next to it
+                return self._time(self.parallel_won, _RETIMED)
+            else:
+                # the faster's times rose past the slower's old estimate
+                drifted = True
+        if drifted or self.spent >= self.budget:
             fast, slow = min(parallel, serial), max(parallel, serial)
             self.spent = 0.0
             self.budget = PROBE_FACTOR * min(fast * 2.0**self.doublings, PROBE_CALLS * slow)
             self.doublings = min(self.doublings + 1, 64)
             self.serial_retries = 0
-            return self._time(not faster)
+            return self._time(not self.parallel_won, _PROBED)
         self.untimed = (self.untimed + 1) % TIME_EVERY
         self.timed = self.untimed == 0
-        return faster
+        return self.parallel_won
 
-    def _time(self, parallel: bool) -> bool:
+    def _time(self, parallel: bool, stage: int) -> bool:
         # start a timing of PROBE_CALLS calls of one kernel
         self.burst = PROBE_CALLS - 1
         self.burst_parallel = parallel
+        self.stage = stage
         return parallel
 
     def record_untimed(self) -> None:
@@ -482,7 +512,9 @@ def rules() -> list[str]:
         f"(the lower median of each one's last {WINDOW} timings; the faster timed one call in "
         f"{TIME_EVERY}); the slower is timed again, {PROBE_CALLS} calls in a row, after the "
         f"faster's calls took {PROBE_FACTOR:g} times one call's cost, doubling up to "
-        f"{PROBE_FACTOR:g} times the cost of the timing (a parallel timing's wake-up counted too)",
+        f"{PROBE_FACTOR:g} times the cost of the timing (a parallel timing's wake-up counted too); "
+        "the faster changes only when the slower wins a timing and then the faster, timed "
+        "again at once, loses",
         "5. a runtime that is not thread-safe runs one parallel call at a time; others go serial",
         "6. a process forked after parallel kernels ran uses serial kernels only",
     ]

@@ -169,6 +169,46 @@ def test_policy_ignores_two_slow_calls_but_not_a_slow_window(policy) -> None:
     assert after[0] == "serial" and after.count("parallel") <= len(after) // 10
 
 
+def _machine_speed_script(speed):
+    """Parallel 1.3 times as fast as serial, both scaled by ``speed(call)``: the machine's pace."""
+
+    def script(kind, call):
+        return (FAST if kind == "parallel" else 1.3 * FAST) * speed(call), False
+
+    return script
+
+
+@pytest.mark.parametrize("policy", _policies())
+def test_policy_does_not_switch_on_a_timing_taken_while_the_machine_was_fast(policy) -> None:
+    """The slower wins its timing in a fast moment: the faster, timed next to it, wins again."""
+    calls = _dispatch.PROBE_CALLS
+    steady = _run_script(policy(), _machine_speed_script(lambda call: 1.0), 1000)
+    timing = next(i for i in range(200, 1000) if steady[i - 1 : i + 1] == ["parallel", "serial"])
+    # the machine runs twice as fast for the serial timing and the calls after it
+    lucky = _machine_speed_script(lambda call: 0.5 if timing <= call < timing + 3 * calls else 1.0)
+    ran = _run_script(policy(), lucky, 1000)
+    assert ran[:timing] == steady[:timing]
+    # serial won its timing against parallel's older times; parallel, timed
+    # again at once in the same fast moment, beat it, so there was no switch.
+    # Serial's lucky estimate is undone by one more timing, once parallel's
+    # times at the normal pace are back above it; switching to serial cost 36
+    # serial calls here.
+    assert ran[timing : timing + 2 * calls] == ["serial"] * calls + ["parallel"] * calls
+    assert ran[timing : timing + 100].count("serial") == 2 * calls
+
+
+@pytest.mark.parametrize("policy", _policies())
+def test_policy_does_not_switch_when_the_machine_slows_down(policy) -> None:
+    """The faster's times rise past the slower's old estimate: the slower is timed, not run."""
+    slow = range(1000, 1200)
+    ran = _run_script(
+        policy(), _machine_speed_script(lambda call: 2.0 if call in slow else 1.0), 1200
+    )
+    # one timing of serial, at the slow pace too, and parallel goes on
+    # (switching to serial at once ran 32 serial calls in those 200 here)
+    assert ran[slow.start : slow.stop].count("serial") == _dispatch.PROBE_CALLS
+
+
 @pytest.mark.parametrize("policy", _policies())
 def test_policy_times_one_call_of_the_faster_in_time_every(policy) -> None:
     asked = []
@@ -279,10 +319,12 @@ def test_policy_retries_spinning_serial_times_a_bounded_number_of_times(policy) 
     start = 2 * calls + retries  # parallel timed, then serial and its retries
     assert ran[: start + 1] == ["parallel"] * calls + ["serial"] * (calls + retries) + ["parallel"]
     # each retry was paid for with PROBE_FACTOR times its cost of parallel
-    # calls before serial is timed again: 50 * 256 * 3 / 2 = 19200 calls
-    # (give or take the calls of the first timings, which count too)
+    # calls before serial is timed again: 50 * 256 * 3 / 2 = 19200 calls,
+    # less the serial calls made before parallel won (they count as the
+    # faster's until then) at parallel's cost: (4 + 256) * 3 / 2 = 390
     probe = ran.index("serial", start)
-    assert abs(probe - start - _dispatch.PROBE_FACTOR * retries * 3 / 2) <= 2 * calls
+    paid = _dispatch.PROBE_FACTOR * retries * 3 / 2 - (calls + retries) * 3 / 2
+    assert abs(probe - start - paid) <= 2
 
 
 def test_execute_times_serial_against_parallel(monkeypatch) -> None:
