@@ -8,8 +8,10 @@ import json
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from conftest import require
 
 from fastact import _bench, _impls
 from fastact.__main__ import main
@@ -164,6 +166,19 @@ def test_cold_start_measures_this_fastact_from_any_directory(tmp_path, monkeypat
     figures = _bench.cold_start("numpy")
     assert "error" not in figures, figures
     assert figures["first_call_s"] > 0
+
+
+def test_auto_choices_script_counts_autos_serial_rounds() -> None:
+    require("cython")
+    script = Path(__file__).parents[1] / "bench" / "auto_choices.py"
+    args = [sys.executable, str(script), "relu", "float32", "1e5", "--rounds", "5"]
+    printed = subprocess.run(args, capture_output=True, text=True, check=True, timeout=120).stdout
+    lines = printed.splitlines()
+    assert [line.split()[0] for line in lines[:3]] == ["cython-parallel", "cython-serial", "auto"]
+    assert lines[4].startswith("auto / cython-parallel, median of the rounds' ratios: ")
+    counted = lines[5].removeprefix("rounds in which auto's timed call ran serial: ")
+    serial, of = counted.split(" of ")
+    assert 0 <= int(serial) <= 5 and of == "5"
 
 
 def test_installed_entry_point_help() -> None:
