@@ -95,8 +95,9 @@ TIME_EVERY = 8
 #: still busy-waiting (for 0.1 to 0.3 ms here)
 SPIN_GAP = 1e-3
 #: what the latest timing of PROBE_CALLS calls was for (_Timing.stage): nothing
-#: to decide, the slower's, or the faster's right after the slower won its own
-_NONE, _PROBED, _RETIMED = 0, 1, 2
+#: to decide; the slower's (a win has the faster timed again); one that leaves
+#: both timed one after the other (the next comparison decides)
+_NONE, _PROBED, _DECIDE = 0, 1, 2
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -156,14 +157,14 @@ class _Timing:
     The faster changes only on times taken next to each other. When the
     slower wins its timing, the faster is timed again at once, and the
     slower becomes the faster only if it still wins; when the faster's
-    estimate rises past the slower's older one, the slower is timed first
+    estimate rises past the slower's older one, the slower is timed at once
     (as if the budget were spent), then as before. A shared machine's pace
     changes from one moment to the next (1e7 float32 calls took 1 to 2.5 ms
     within a second here), and switching on one fresh window against an old
     one ran serial for stretches: at 1e7 float32 ``relu_grad``, parallel
-    1.12-1.2 times as fast, 23 of auto's 500 timed calls in 5 runs ran
-    serial (auto 1.000-1.025 times ``cython-parallel``), against 10
-    (0.998-1.004) with this rule.
+    1.1-1.25 times as fast, 57 of auto's 500 timed calls in 5 runs of
+    ``bench/auto_choices.py`` ran serial (auto 0.99-1.06 times
+    ``cython-parallel``), against 17 (1.00-1.02) with this rule.
 
     The compiled fronts run the same policy in C (``_cy.Timing``); tests hold
     the two to one script.
@@ -198,7 +199,7 @@ class _Timing:
         #: calls left in the timing under way, and of which kernel
         self.burst = 0
         self.burst_parallel = False
-        #: what the timing under way (or just over) is for: _NONE, _PROBED or _RETIMED
+        #: what the timing under way (or just over) is for: _NONE, _PROBED or _DECIDE
         self.stage = _NONE
         #: how many of the latest serial times were taken while parallel
         #: threads spun, and how many serial calls were retried for that since
@@ -231,7 +232,7 @@ class _Timing:
             return self._time(True, _NONE)
         if serial == 0.0:
             # the first timings of both, one after the other: they decide at once
-            return self._time(False, _RETIMED)
+            return self._time(False, _DECIDE)
         faster = parallel < serial
         if self.serial_spin_run and faster and self.serial_retries < SPIN_RETRIES:
             self.serial_retries += 1
@@ -240,14 +241,15 @@ class _Timing:
         stage, self.stage = self.stage, _NONE
         drifted = False
         if faster != self.parallel_won:
-            if stage == _RETIMED:
+            if stage == _DECIDE:
                 self.parallel_won = faster
                 self.doublings = 0
+                self.spent = 0.0  # the new slower was timed just now
             elif stage == _PROBED:
                 # the slower won its timing: time the faster again next to it
-                return self._time(self.parallel_won, _RETIMED)
+                return self._time(self.parallel_won, _DECIDE)
             else:
-                # the faster's times rose past the slower's old estimate
+                # the faster's recent times rose past the slower's older estimate
                 drifted = True
         if drifted or self.spent >= self.budget:
             fast, slow = min(parallel, serial), max(parallel, serial)
