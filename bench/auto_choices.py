@@ -1,10 +1,11 @@
 """How often ``auto`` runs the serial kernel where parallel is faster, and what it costs.
 
 Times ``cython-parallel``, ``cython-serial`` and ``auto`` (``out=``) side by
-side in rounds of one timed call, each after 10 ms of untimed calls, as
-``python -m fastact bench`` times large sizes, and counts the rounds in which
-auto's timed call ran serial. Run it in two checkouts, alternated, to compare
-two versions of the dispatcher's timing policy::
+side in rounds of one timed call, each after ``fastact._bench.WARM_S`` (10 ms)
+of untimed calls, as ``python -m fastact bench`` times large sizes, and
+counts the rounds in which auto's timed call ran serial. Run it in two
+checkouts, alternated, to compare two versions of the dispatcher's timing
+policy::
 
     python bench/auto_choices.py relu_grad float32 1e7 --rounds 100
 
@@ -14,14 +15,13 @@ Needs the Cython extension (``auto`` counts its parallel calls through it).
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 
 from fastact import _backends, _bench, _impls
 
 NAMES = ("cython-parallel", "cython-serial", "auto")
-#: untimed calls before each timed one, as the benchmark's warm-up before a round
-WARM_S = 10e-3
 
 
 def main() -> None:
@@ -35,16 +35,14 @@ def main() -> None:
     arrays = _bench.input_arrays(args.function, args.dtype, args.size)
     out = _bench.input_arrays(args.function, args.dtype, args.size, seed=1)[0]
     runs = [_impls.get(args.function, name).prepare(arrays, 0.01, "out", out) for name in NAMES]
-    start = time.perf_counter()
-    for run in runs:
-        run()
-    warm = max(1, round(WARM_S / ((time.perf_counter() - start) / len(runs))))
+    # untimed calls before each timed one: as many as the benchmark makes
+    warm = [math.ceil(_bench.WARM_S / _bench.calibrate(run)[2]) for run in runs]
     times: dict[str, list[float]] = {name: [] for name in NAMES}
     serial_rounds = 0
     for r in range(args.rounds):
         # each round starts one implementation further on, as the benchmark's do
         for i in (*range(r % len(NAMES), len(NAMES)), *range(r % len(NAMES))):
-            for _ in range(warm):
+            for _ in range(warm[i]):
                 runs[i]()
             before = cy.parallel_runs()
             start = time.perf_counter()

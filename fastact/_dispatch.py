@@ -162,9 +162,11 @@ class _Timing:
     changes from one moment to the next (1e7 float32 calls took 1 to 2.5 ms
     within a second here), and switching on one fresh window against an old
     one ran serial for stretches: at 1e7 float32 ``relu_grad``, parallel
-    1.1-1.25 times as fast, 57 of auto's 500 timed calls in 5 runs of
-    ``bench/auto_choices.py`` ran serial (auto 0.99-1.06 times
-    ``cython-parallel``), against 17 (1.00-1.02) with this rule.
+    1.1-1.25 times as fast, in 15 runs of 100 rounds of
+    ``bench/auto_choices.py`` (or drafts of it) alternated with this rule,
+    auto's timed call ran serial in 42 and 35 rounds of two runs (auto 1.06
+    and 1.10 times ``cython-parallel``); with this rule, in at most 6
+    (0.98-1.02 times).
 
     The compiled fronts run the same policy in C (``_cy.Timing``); tests hold
     the two to one script.
