@@ -47,9 +47,14 @@ def _env_backend() -> str:
 DEFAULT_RESULT_CACHE_BYTES = 256 << 20
 
 
+def _count_words(least: int) -> str:
+    # what a count of at least `least` (1 or 0) is called in messages
+    return "a positive integer" if least == 1 else "a non-negative integer"
+
+
 def _check_count(n: object, source: str, least: int) -> int:
     """``n`` as an int of at least ``least`` (1 or 0), else ``TypeError``/``ValueError``."""
-    what = "a positive integer" if least == 1 else "a non-negative integer"
+    what = _count_words(least)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"{source} must be {what}, got {n!r}")
     n = int(n)
@@ -66,9 +71,10 @@ def _env_count(name: str, least: int, default: Callable[[], int]) -> int:
     try:
         return _check_count(int(value), name, least)
     except ValueError:
-        what = "a positive integer" if least == 1 else "a non-negative integer"
         warnings.warn(
-            f"{name} ignored: expected {what}, got {value!r}", RuntimeWarning, stacklevel=2
+            f"{name} ignored: expected {_count_words(least)}, got {value!r}",
+            RuntimeWarning,
+            stacklevel=2,
         )
         return default()
 
