@@ -1,18 +1,18 @@
 """Build the Cython backend of fastact (all other metadata is in pyproject.toml).
 
-The kernels are rendered from ``fastact/_backends/_cy.pyx.tp`` with the element
-formulas of ``fastact/_kernels.py``, so that each formula is written once. The
-build probes the compiler for OpenMP (the parallel kernels degrade to serial
-without it, with a warning) and for GCC ``target_clones`` (AVX2/AVX-512 copies
-of the contiguous loops, chosen when the module loads, so that the default
-build is portable and still uses the wide vectors of the machine it runs on).
+``fastact/_backends/_cy.pyx.tp`` is rendered with the kernels of the
+activation table (``fastact/_table.py``): Tempita stamps out each kernel's
+loops around its element function in ``_fa_elem.h``. The build probes the
+compiler for OpenMP (without it the kernels run serially, and the build says
+so loudly) and for GCC ``target_clones`` (AVX2/AVX-512 copies of the
+contiguous loops, chosen when the module loads, so that one portable build
+still uses the wide vectors of the machine it runs on).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -23,18 +23,16 @@ from setuptools.command.build_ext import build_ext
 HERE = Path(__file__).resolve().parent
 BACKENDS = HERE / "fastact" / "_backends"
 
-# -O3 for the vectoriser; never -ffast-math/-Ofast (results must be
-# bit-identical to the formulas) and never -march=native (the wheel must run
-# on any x86-64; target_clones provides the wide-vector code instead).
-UNIX_FLAGS = ["-O3"]
-MSVC_FLAGS = ["/O2"]
+# -O3 for the vectoriser. Never -ffast-math/-Ofast, and no contraction of
+# a * b + c into one fused rounding: results must be the formulas' bits. Never
+# -march=native: the wheel must run on any x86-64 (target_clones instead).
+UNIX_FLAGS = ["-O3", "-ffp-contract=off"]
+MSVC_FLAGS = ["/O2", "/fp:precise"]
 
 
-def _load_kernels():
-    """Import ``fastact/_kernels.py`` by path (the package itself needs numpy)."""
-    spec = importlib.util.spec_from_file_location(
-        "_fastact_kernels", BACKENDS.parent / "_kernels.py"
-    )
+def _load_table():
+    """Import ``fastact/_table.py`` by path: the package itself needs NumPy."""
+    spec = importlib.util.spec_from_file_location("_fastact_table", HERE / "fastact" / "_table.py")
     module = importlib.util.module_from_spec(spec)
     # dataclasses look their module up in sys.modules while creating classes
     sys.modules[spec.name] = module
@@ -45,26 +43,33 @@ def _load_kernels():
     return module
 
 
-# The formulas are pasted into C as written; this keeps them to the subset
-# that means the same in Python and C (see fastact/_kernels.py).
-_TOKEN = re.compile(r"\s*(?:([xga])\b|([01])\b|([*()<>]))")
+class _Attrs(dict):
+    """A dict whose keys the template reads as attributes."""
+
+    __getattr__ = dict.__getitem__
 
 
-def _check_c_expr(expr: str) -> str:
-    pos = 0
-    while pos < len(expr.rstrip()):
-        match = _TOKEN.match(expr, pos)
-        if match is None:
-            raise SystemExit(f"fastact: formula {expr!r} is not in the C-compatible subset")
-        pos = match.end()
-    return expr
+class _Type:
+    """One dtype's loops: C types, NumPy type codes, and how an element is computed."""
+
+    def __init__(self, suffix: str, ctype: str, ptype: str, npy: str, npy_param: str):
+        self.suffix, self.ctype, self.ptype = suffix, ctype, ptype
+        self.npy, self.npy_param = npy, npy_param
+
+    def elem(self, k: _Attrs, i: str, g: str = "g", x: str = "x") -> str:
+        """C for ``f(g[i], x[i], p)``; float16 goes through float32, rounded once."""
+        if self.suffix == "f16":
+            ops = [f"fa_h2f({g}[{i}])"] * k.backward + [f"fa_h2f({x}[{i}])"]
+            return f"fa_f2h(fa_{k.name}_f32({', '.join(ops)}, p))"
+        ops = [f"{g}[{i}]"] * k.backward + [f"{x}[{i}]"]
+        return f"fa_{k.name}_{self.suffix}({', '.join(ops)}, p)"
 
 
-def _half_operand(expr: str) -> str:
-    """C code for one side of a float16 formula, as half bits."""
-    if expr.strip() in ("x", "g"):
-        return expr.strip() + "b"  # a bare operand is copied as bits
-    return f"fa_f2h((float)({expr}))"
+TYPES = [
+    _Type("f16", "npy_half", "float", "NPY_HALF", "NPY_FLOAT"),
+    _Type("f32", "float", "float", "NPY_FLOAT", "NPY_FLOAT"),
+    _Type("f64", "double", "double", "NPY_DOUBLE", "NPY_DOUBLE"),
+]
 
 
 def render_kernels() -> Path:
@@ -72,46 +77,39 @@ def render_kernels() -> Path:
     from Cython import __version__ as cython_version
     from Cython.Tempita import Template
 
-    formulas = _load_kernels()
+    table = _load_table()
     kernels = []
-    for index, k in enumerate(formulas.KERNELS.values()):
-        for expr in (k.cond, k.then, k.other):
-            _check_c_expr(expr)
+    for name in table.KERNELS:
+        act = table.activation_of(name)
+        backward = table.is_backward(name)
+        arrays = ["grad_out", "x"] if backward else ["x"]
+        names = [p.name for p in act.params]
+        defaults = [f"{p.name}={float(p.default)!r}" for p in act.params]
         kernels.append(
-            {
-                "index": index,
-                "name": k.name,
-                "binary": len(k.inputs) == 2,
-                "uses_alpha": k.uses_alpha,
-                "cond": k.cond,
-                "then": k.then,
-                "other": k.other,
-                "then_h": _half_operand(k.then),
-                "other_h": _half_operand(k.other),
-            }
+            _Attrs(
+                index=len(kernels),
+                name=name,
+                backward=backward,
+                arity=len(arrays),
+                nparams=len(act.params),
+                nin=len(arrays) + len(act.params),
+                signature=", ".join(arrays + defaults),
+                call=", ".join(arrays + names),
+                g=arrays[0],
+                p0=names[0] if names else "None",
+                p1=names[1] if len(names) > 1 else "None",
+            )
         )
-    types = [
-        {"suffix": "f16", "ctype": "uint16_t", "atype": "float"},
-        {"suffix": "f32", "ctype": "float", "atype": "float"},
-        {"suffix": "f64", "ctype": "double", "atype": "double"},
-    ]
     template = BACKENDS / "_cy.pyx.tp"
     text = Template(template.read_text(), name=str(template)).substitute(
-        kernels=[_Attrs(k) for k in kernels],
-        types=[_Attrs(t) for t in types],
+        kernels=kernels,
+        types=TYPES,
         cython_version=cython_version,
-        default_alpha=repr(float(formulas.DEFAULT_ALPHA)),
     )
     target = BACKENDS / "_cy.pyx"
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
     return target
-
-
-class _Attrs(dict):
-    """A dict whose keys the template reads as attributes."""
-
-    __getattr__ = dict.__getitem__
 
 
 def _compiles(compiler, source: str, extra: list[str], link: bool = False) -> bool:
@@ -144,6 +142,14 @@ _CLONES = """__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "d
 void fa_probe(const float *x, float *y, long n) { for (long i = 0; i < n; i++) y[i] = 2 * x[i]; }
 int fa_probe_level(void) { __builtin_cpu_init(); return __builtin_cpu_supports("x86-64-v3"); }
 """
+_NO_OPENMP = """
+**********************************************************************
+WARNING: fastact is being built WITHOUT OpenMP: this C compiler cannot
+build OpenMP code, so every kernel will run on one thread. Install a
+compiler with OpenMP (gcc, or clang with libomp) and reinstall to use
+all cores.
+**********************************************************************
+"""
 
 
 class BuildExt(build_ext):
@@ -157,7 +163,7 @@ class BuildExt(build_ext):
                 "fastact: no working C compiler was found, and the Cython backend "
                 "must be compiled from source. Install one (for example gcc, or "
                 "'apt-get install build-essential'; Xcode command line tools on macOS; "
-                "MSVC Build Tools on Windows) and retry."
+                "MSVC Build Tools on Windows) and retry, or install a binary wheel."
             )
         cflags = list(MSVC_FLAGS if msvc else UNIX_FLAGS)
         ldflags = []
@@ -166,14 +172,8 @@ class BuildExt(build_ext):
             cflags += omp
             ldflags += [] if msvc else omp
         else:
-            self.warn(
-                "fastact: this C compiler cannot build OpenMP code; the Cython backend "
-                "is built without it and its parallel kernels will run serially"
-            )
-            print(
-                "WARNING: fastact's Cython backend is built WITHOUT OpenMP (serial only)",
-                file=sys.stderr,
-            )
+            self.warn("fastact: the Cython backend is built without OpenMP (serial only)")
+            print(_NO_OPENMP, file=sys.stderr)
         clones = not msvc and _compiles(compiler, _CLONES, ["-Werror"], link=True)
         for ext in self.extensions:
             ext.extra_compile_args = cflags + list(ext.extra_compile_args or [])
@@ -189,12 +189,13 @@ def _extensions() -> list[Extension]:
     from Cython.Build import cythonize
 
     render_kernels()
+    headers = ("_fa_half.h", "_fa_kernels.h", "_fa_elem.h")
     ext = Extension(
         "fastact._backends._cy",
         [str((BACKENDS / "_cy.pyx").relative_to(HERE))],
         include_dirs=[numpy.get_include(), str(BACKENDS.relative_to(HERE))],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_25_API_VERSION")],
-        depends=[str((BACKENDS / h).relative_to(HERE)) for h in ("_fa_half.h", "_fa_cache.h")],
+        depends=[str((BACKENDS / h).relative_to(HERE)) for h in headers] + ["fastact/_table.py"],
     )
     return cythonize([ext], compiler_directives={"language_level": 3})
 

@@ -1,8 +1,11 @@
-"""fastact: fast ReLU and Leaky ReLU for NumPy arrays.
+"""fastact: fast, exact activation functions for NumPy arrays.
 
-Forward, derivative and fused backward passes, bit-identical to the formulas,
-on float16/float32/float64 arrays of any shape and layout, with Numba, Cython
-and NumPy backends and a dispatcher that picks the fastest one that can run.
+Every activation ``f`` comes with its derivative ``f_grad`` and its fused
+backward pass ``f_backward``, on float16/float32/float64 arrays of any shape
+and layout, with Cython, Numba and NumPy backends and a dispatcher that picks
+the fastest one that can run. ``fastact.nn`` has a layer for each, and
+``fastact.ufunc`` the NumPy ufuncs that carry them into dask, xarray and
+masked arrays.
 
 Examples
 --------
@@ -13,45 +16,32 @@ Examples
 array([-0.1,  0. ,  2. ], dtype=float32)
 """
 
-from fastact import nn
-from fastact._api import (
-    leaky_relu,
-    leaky_relu_backward,
-    leaky_relu_grad,
-    relu,
-    relu_backward,
-    relu_grad,
-)
+from fastact import _api, nn
 from fastact._config import (
     get_backend,
     get_num_threads,
-    get_result_cache_bytes,
     set_backend,
     set_num_threads,
-    set_result_cache_bytes,
     use_backend,
 )
 from fastact._dispatch import warmup
 from fastact._info import show_config
+from fastact._table import ACTIVATIONS
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+globals().update(_api.PUBLIC)
 
 __all__ = [
+    "ACTIVATIONS",
     "__version__",
     "get_backend",
     "get_num_threads",
-    "get_result_cache_bytes",
-    "leaky_relu",
-    "leaky_relu_backward",
-    "leaky_relu_grad",
     "nn",
-    "relu",
-    "relu_backward",
-    "relu_grad",
     "set_backend",
     "set_num_threads",
-    "set_result_cache_bytes",
     "show_config",
     "use_backend",
     "warmup",
+    *_api.PUBLIC,
 ]

@@ -1,15 +1,17 @@
-"""The public functions: every argument check and every output allocation lives here.
+"""The public functions, made from the activation table, and every argument check.
 
-Backends receive only arrays that passed these checks (see
-``fastact._backends``), so a call that raises has written nothing.
+For each kernel of ``fastact._table`` this module defines a function of the
+same name, with the table's parameters and defaults as its signature and a
+docstring written from the table. Every call goes through :func:`_call`,
+which checks all arguments and allocates ``out`` before a backend writes
+anything, so a call that raises has written nothing. Backends receive only
+arrays that passed these checks (see ``fastact._backends``).
 
-Where the Cython extension is built, the names below are rebound at import
-to its compiled *fronts* (see :func:`_install_fronts`): C functions with the
-same signature that serve the common call whole (the ``"auto"`` backend,
-C-contiguous arrays of one native float dtype, a float ``alpha``), serial or
-parallel, and hand everything else, errors included, to the Python function
-defined here. A Python function call alone costs about as much as a small
-kernel; the fronts make the common call cost what the kernel costs.
+Where the Cython extension is built, the functions are rebound at import to
+its compiled *fronts*: C functions with the same signature that serve the
+common call whole (``backend="auto"``, C-contiguous arrays of one native
+float dtype, float parameters) and hand everything else, errors included, to
+the functions defined here.
 """
 
 from __future__ import annotations
@@ -20,29 +22,17 @@ import numbers
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
 
-from fastact import _backends, _config, _dispatch, _layout
-from fastact._kernels import DEFAULT_ALPHA, KERNELS
+from fastact import _backends, _config, _dispatch
+from fastact._table import ACTIVATIONS, KERNELS, Activation, activation_of, is_backward
 
 _KINDS_AS_FLOAT64 = "biu"
-#: np.empty_like, or the Cython extension's, which takes large results from
-#: the result cache (see fastact._dispatch.RESULT_CACHE_MIN_BYTES)
-_empty_like = np.empty_like
-_F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 
 
 def _as_float_array(value: object, fname: str, argname: str) -> np.ndarray:
     """``value`` as an array of native float16/32/64; bool and integers become float64."""
-    if type(value) is np.ndarray:
-        dtype = value.dtype
-        # builtin native dtypes are singletons: identity is the cheapest test
-        if dtype is _F32 or dtype is _F64 or dtype is _F16:
-            return value
-        arr = value
-    else:
-        arr = np.asarray(value)
-        dtype = arr.dtype
+    arr = value if type(value) is np.ndarray else np.asarray(value)
+    dtype = arr.dtype
     if dtype.kind == "f" and dtype.itemsize <= 8:
         return arr if dtype.isnative else arr.astype(dtype.newbyteorder("="))
     if dtype.kind in _KINDS_AS_FLOAT64:
@@ -53,38 +43,77 @@ def _as_float_array(value: object, fname: str, argname: str) -> np.ndarray:
     )
 
 
-def _check_alpha(alpha: object, fname: str) -> float:
-    if type(alpha) is float:
-        value = alpha
-    elif isinstance(alpha, numbers.Real) and not isinstance(alpha, bool):
-        try:
-            value = float(alpha)
-        except OverflowError:
-            value = math.inf
-    else:
+def _compute_type(dtype: np.dtype) -> type[np.floating]:
+    return np.float64 if dtype == np.float64 else np.float32
+
+
+def check_param(value: object, name: str, fname: str) -> float:
+    """``value`` as a finite Python float, else ``TypeError``/``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
-            f"fastact.{fname}: alpha must be a real number, got {type(alpha).__name__} {alpha!r}"
+            f"fastact.{fname}: {name} must be a real number, got {type(value).__name__} {value!r}"
         )
-    if not math.isfinite(value):
-        raise ValueError(f"fastact.{fname}: alpha must be finite, got {alpha!r}")
-    return value
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError(f"fastact.{fname}: {name} must be finite, got {value!r}")
+    return number
+
+
+def check_params(act: Activation, values: tuple[object, ...], fname: str) -> tuple[float, ...]:
+    """The parameters of ``act`` checked alone and together (``Activation.requires``)."""
+    params = tuple(check_param(v, p.name, fname) for p, v in zip(act.params, values, strict=True))
+    for p, v in zip(act.params, params, strict=True):
+        if p.nonzero and v == 0:
+            raise ValueError(f"fastact.{fname}: {p.name} must not be 0")
+    if act.requires is not None:
+        condition, message = act.requires
+        if not eval(condition, {}, dict(zip((p.name for p in act.params), params, strict=True))):
+            raise ValueError(f"fastact.{fname}: {message}, got {params}")
+    return params
+
+
+def _self_overlapping(a: np.ndarray) -> bool:
+    """Whether two elements of ``a`` share memory (zero or interleaved strides).
+
+    Axes sorted by stride must each step over the whole block of the axes
+    inside it; arrays that pass are certainly free of self-overlap.
+    """
+    if a.size <= 1:
+        return False
+    axes = sorted((abs(st), n) for st, n in zip(a.strides, a.shape, strict=True) if n > 1)
+    extent = a.itemsize
+    for stride, n in axes:
+        if stride < extent:
+            return True
+        extent = stride * n
+    return False
 
 
 def _check_out(out: object, shape: tuple[int, ...], dtype: np.dtype, fname: str) -> np.ndarray:
+    """``out`` as a plain ndarray view of the caller's array, after every check."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"fastact.{fname}: out must be a numpy.ndarray, got {type(out).__name__}")
+    if isinstance(out, np.ma.MaskedArray):
+        raise TypeError(f"fastact.{fname}: out may not be a masked array")
     if out.shape != shape:
         raise ValueError(
             f"fastact.{fname}: out has shape {out.shape}, the result has shape {shape}"
         )
-    if out.dtype != dtype:
+    if out.dtype != dtype or not out.dtype.isnative:
         raise TypeError(
             f"fastact.{fname}: out has dtype {out.dtype.str}, the result has dtype {dtype.str} "
             f"({dtype.name}, native byte order)"
         )
     if not out.flags.writeable:
         raise ValueError(f"fastact.{fname}: out is read-only")
-    return out
+    if _self_overlapping(out):
+        raise ValueError(f"fastact.{fname}: out overlaps itself (strides {out.strides})")
+    # A subclass (np.matrix, ...) is written through a plain view of its memory,
+    # so its values change and its kind stays.
+    return out if type(out) is np.ndarray else out.view(np.ndarray)
 
 
 def _unalias(arr: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -94,361 +123,198 @@ def _unalias(arr: np.ndarray, out: np.ndarray) -> np.ndarray:
     same_view = (
         arr.__array_interface__["data"][0] == out.__array_interface__["data"][0]
         and arr.strides == out.strides
+        and arr.shape == out.shape
     )
     # An identical view is in place: each element is read before it is written.
-    return arr if same_view else arr.copy()
+    return out if same_view else arr.copy()
 
 
 def _call(
-    fname: str,
+    kernel: str,
     inputs: tuple[object, ...],
-    alpha: float,
+    values: tuple[object, ...],
     out: object,
     backend: object,
 ) -> Any:
-    """Check the arguments of kernel ``fname``, allocate or check ``out``, run it."""
+    """Check the arguments of ``kernel``, allocate or check ``out``, and run it."""
     name = _config.get_backend() if backend is None else _config.check_backend_name(backend)
-    x = _as_float_array(inputs[-1], fname, "x")
-    if len(inputs) == 1:
-        arrays: tuple[np.ndarray, ...] = (x,)
-    else:
-        g = _as_float_array(inputs[0], fname, "grad_out")
-        if g.shape != x.shape:
+    act = activation_of(kernel)
+    params = check_params(act, values, kernel)
+    x = _as_float_array(inputs[-1], kernel, "x")
+    arrays: tuple[np.ndarray, ...] = (x,)
+    shape = x.shape
+    if len(inputs) == 2:
+        g = _as_float_array(inputs[0], kernel, "grad_out")
+        try:
+            shape = np.broadcast_shapes(g.shape, x.shape)
+        except ValueError:
             raise ValueError(
-                f"fastact.{fname}: grad_out and x must have the same shape, "
-                f"got grad_out {g.shape} and x {x.shape}"
-            )
-        if g.dtype is not x.dtype:
-            common = np.result_type(g.dtype, x.dtype)
-            g, x = g.astype(common, copy=False), x.astype(common, copy=False)
+                f"fastact.{kernel}: grad_out {g.shape} and x {x.shape} do not broadcast together"
+            ) from None
+        if g.dtype != x.dtype:
+            # a Python scalar takes the array's dtype, as in NumPy's own arithmetic
+            weak = isinstance(inputs[0], float | int) and not isinstance(inputs[0], bool)
+            common = x.dtype if weak else np.result_type(g.dtype, x.dtype)
+            g, x = g.astype(common), x.astype(common)
         arrays = (g, x)
     dtype = x.dtype
+    ct = _compute_type(dtype)
+    with np.errstate(over="ignore"):
+        for p, v in zip(act.params, params, strict=True):
+            if not math.isfinite(ct(v)):
+                raise ValueError(
+                    f"fastact.{kernel}: {p.name}={v!r} overflows in {np.dtype(ct).name}, "
+                    f"the computation type of {dtype.name} arrays"
+                )
     if out is None:
-        result = _empty_like(x)
+        result = np.empty_like(x) if x.shape == shape else np.empty(shape, dtype)
     else:
-        result = _check_out(out, x.shape, dtype, fname)
-        arrays = tuple(_unalias(a, result) for a in arrays)
-    size = result.size
-    module = _dispatch.resolve(name, fname, dtype, size)
-    _dispatch.execute(module, fname, _layout.blocks((*arrays, result)), alpha, size)
-    if out is None and result.ndim == 0 and not isinstance(inputs[-1], np.ndarray):
+        result = _check_out(out, shape, dtype, kernel)
+    module = _dispatch.resolve(name)
+    arrays = tuple(
+        _unalias(np.broadcast_to(a, shape) if a.shape != shape else a, result) for a in arrays
+    )
+    if result.size:
+        _dispatch.execute(module, kernel, arrays, result, params)
+    if out is not None:
+        return out
+    if result.ndim == 0 and not isinstance(inputs[-1], np.ndarray):
         return result[()]
     return result
 
 
-def relu(
-    x: ArrayLike, *, out: NDArray[np.floating] | None = None, backend: str | None = None
-) -> Any:
-    """Rectified linear unit: ``0 if x < 0 else x``, element by element.
-
-    NaN and -0.0 pass through unchanged; -inf gives 0.
-
-    Parameters
-    ----------
-    x : array_like
-        float16, float32 or float64 keep their dtype; bool and integer inputs
-        are computed as float64. Any shape and memory layout.
-    out : numpy.ndarray, optional
-        Where to write the result: a writeable array with exactly the result's
-        shape and dtype. It may be ``x`` itself (in place).
-    backend : {None, "auto", "numba", "cython", "numpy"}, optional
-        ``None`` uses the configured default (see :func:`fastact.get_backend`).
-
-    Returns
-    -------
-    numpy.ndarray or numpy scalar
-        ``out`` if given, else a new array laid out like ``np.empty_like(x)``;
-        a NumPy scalar when ``x`` is a scalar.
-
-    Raises
-    ------
-    TypeError
-        If ``x`` has an unsupported dtype (complex, object, string, ...), or
-        ``out`` is not an ndarray of the result's dtype.
-    ValueError
-        If ``out`` has the wrong shape or is read-only, or ``backend`` is not
-        a backend name.
-    RuntimeError
-        If the backend asked for cannot run here.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import fastact as fa
-    >>> fa.relu(np.array([-2.0, -0.0, 3.0]))
-    array([ 0., -0.,  3.])
-    >>> x = np.array([-1.0, 1.0], dtype=np.float32)
-    >>> fa.relu(x, out=x) is x
-    True
-    """
-    return _call("relu", (x,), 0.0, out, backend)
+_TEMPLATE = """
+def {kernel}({signature}, *, out=None, backend=None):
+    return _call({kernel!r}, ({arrays},), ({values}), out, backend)
+"""
 
 
-def leaky_relu(
-    x: ArrayLike,
-    alpha: float = DEFAULT_ALPHA,
-    *,
-    out: NDArray[np.floating] | None = None,
-    backend: str | None = None,
-) -> Any:
-    """Leaky rectified linear unit: ``x if x > 0 else alpha * x``, element by element.
-
-    ``alpha * x`` is computed in the array's dtype (float32 for float16
-    arrays, rounded once), so NaN gives NaN, -inf gives -inf for
-    ``alpha > 0`` and -0.0 gives ``alpha * -0.0``.
-
-    Parameters
-    ----------
-    x : array_like
-        float16, float32 or float64 keep their dtype; bool and integer inputs
-        are computed as float64. Any shape and memory layout.
-    alpha : float, default 0.01
-        The slope for ``x <= 0``: any finite real number, negative included.
-    out : numpy.ndarray, optional
-        Where to write the result: a writeable array with exactly the result's
-        shape and dtype. It may be ``x`` itself (in place).
-    backend : {None, "auto", "numba", "cython", "numpy"}, optional
-        ``None`` uses the configured default (see :func:`fastact.get_backend`).
-
-    Returns
-    -------
-    numpy.ndarray or numpy scalar
-        ``out`` if given, else a new array laid out like ``np.empty_like(x)``;
-        a NumPy scalar when ``x`` is a scalar.
-
-    Raises
-    ------
-    TypeError
-        If ``x`` has an unsupported dtype, ``alpha`` is not a real number, or
-        ``out`` is not an ndarray of the result's dtype.
-    ValueError
-        If ``alpha`` is NaN or infinite, ``out`` has the wrong shape or is
-        read-only, or ``backend`` is not a backend name.
-    RuntimeError
-        If the backend asked for cannot run here.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import fastact as fa
-    >>> fa.leaky_relu(np.array([-2.0, 0.0, 3.0]), alpha=0.1)
-    array([-0.2,  0. ,  3. ])
-    >>> fa.leaky_relu(-4.0, 0.25)
-    np.float64(-1.0)
-    """
-    a = _check_alpha(alpha, "leaky_relu")
-    return _call("leaky_relu", (x,), a, out, backend)
-
-
-def relu_grad(
-    x: ArrayLike, *, out: NDArray[np.floating] | None = None, backend: str | None = None
-) -> Any:
-    """Derivative of :func:`relu`: ``1 if x > 0 else 0``, element by element.
-
-    The derivative at exactly 0 (and at NaN) is 0, as in PyTorch, TensorFlow
-    and JAX.
-
-    Parameters
-    ----------
-    x : array_like
-        float16, float32 or float64 keep their dtype; bool and integer inputs
-        are computed as float64. ``relu(x)`` may be passed instead of ``x``:
-        the result is the same.
-    out : numpy.ndarray, optional
-        Where to write the result: a writeable array with exactly the result's
-        shape and dtype. It may be ``x`` itself (in place).
-    backend : {None, "auto", "numba", "cython", "numpy"}, optional
-        ``None`` uses the configured default (see :func:`fastact.get_backend`).
-
-    Returns
-    -------
-    numpy.ndarray or numpy scalar
-        ``out`` if given, else a new array laid out like ``np.empty_like(x)``.
-
-    Raises
-    ------
-    TypeError, ValueError, RuntimeError
-        As for :func:`relu`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import fastact as fa
-    >>> fa.relu_grad(np.array([-1.0, 0.0, 2.0]))
-    array([0., 0., 1.])
-    """
-    return _call("relu_grad", (x,), 0.0, out, backend)
+def _docstring(kernel: str, act: Activation) -> str:
+    """The numpydoc docstring of ``kernel``, from the table."""
+    f, grad, backward = act.kernels
+    summary, formula = {
+        f: (f"The {act.name} activation", act.forward),
+        grad: (f"The derivative of :func:`{act.name}`", act.grad),
+        backward: (f"The fused backward pass of :func:`{act.name}`", act.backward),
+    }[kernel]
+    exact = (
+        "Bit-identical to the formula evaluated in the array's dtype (float16: in "
+        "float32, rounded once), on every backend and thread count."
+        if act.family == "exact"
+        else "Within 1 ulp (float32) or 2 ulp (float64) of the true value."
+    )
+    lines = [f"{summary}: ``{formula}``, element by element.", "", exact]
+    if kernel == f and act.notes:
+        lines += ["", act.notes]
+    if kernel == grad:
+        lines += [
+            "",
+            "At NaN the formula decides (``x > 0`` is false there); PyTorch passes "
+            "``grad_out`` through at NaN instead.",
+        ]
+    if kernel == backward:
+        lines += [
+            "",
+            "One pass over the data and no temporary arrays. A branch whose "
+            "derivative is 0 gives 0 whatever ``grad_out`` holds (inf and NaN "
+            "included), as PyTorch does.",
+        ]
+    lines += ["", "Parameters", "----------"]
+    if kernel == backward:
+        lines += [
+            "grad_out : array_like",
+            "    The gradient with respect to the activation's output. It broadcasts",
+            "    against ``x`` as NumPy does.",
+        ]
+    lines += [
+        "x : array_like",
+        "    float16, float32 or float64 keep their dtype; bool and integer inputs",
+        "    are computed as float64. Any shape and memory layout.",
+    ]
+    for p in act.params:
+        lines += [f"{p.name} : float, default {p.default!r}", f"    {p.doc}"]
+    lines += [
+        "out : numpy.ndarray, optional",
+        "    Where to write the result: a writeable array with exactly the result's",
+        "    shape and dtype. It may be an input (in place).",
+        'backend : {None, "auto", "cython", "numba", "numpy"}, optional',
+        "    ``None`` uses the configured default (see :func:`fastact.get_backend`).",
+        "",
+        "Returns",
+        "-------",
+        "numpy.ndarray or numpy scalar",
+        "    ``out`` if given, else a new array laid out like ``np.empty_like(x)``",
+        "    (with the broadcast shape and the promoted dtype of both inputs for",
+        "    the backward pass); a NumPy scalar when the inputs are scalars.",
+        "",
+        "Raises",
+        "------",
+        "TypeError",
+        "    If an input has an unsupported dtype (complex, object, string, ...), a",
+        "    parameter is not a real number, or ``out`` is not an ndarray of the",
+        "    result's dtype.",
+        "ValueError",
+        "    If a parameter is NaN, infinite or overflows in the computation dtype,",
+        "    ``out`` has the wrong shape, is read-only or overlaps itself, the inputs",
+        "    do not broadcast, or ``backend`` is not a backend name.",
+        "RuntimeError",
+        "    If the backend asked for cannot run here.",
+        "",
+        "Examples",
+        "--------",
+        ">>> import numpy as np",
+        ">>> import fastact as fa",
+        f">>> x = np.array({act.example[0]})",
+    ]
+    call = {f: f"fa.{f}(x)", grad: f"fa.{grad}(x)", backward: f"fa.{backward}(2.0, x)"}[kernel]
+    lines += [f">>> {call}", act.example[act.kernels.index(kernel) + 1]]
+    return "\n".join(lines)
 
 
-def leaky_relu_grad(
-    x: ArrayLike,
-    alpha: float = DEFAULT_ALPHA,
-    *,
-    out: NDArray[np.floating] | None = None,
-    backend: str | None = None,
-) -> Any:
-    """Derivative of :func:`leaky_relu`: ``1 if x > 0 else alpha``, element by element.
-
-    The derivative at exactly 0 (and at NaN) is ``alpha``, as in PyTorch,
-    TensorFlow and JAX. For float16, ``alpha`` is rounded to float32 and then
-    to float16.
-
-    Parameters
-    ----------
-    x : array_like
-        float16, float32 or float64 keep their dtype; bool and integer inputs
-        are computed as float64. For ``alpha >= 0``, ``leaky_relu(x, alpha)``
-        may be passed instead of ``x``: the result is the same.
-    alpha : float, default 0.01
-        Any finite real number.
-    out : numpy.ndarray, optional
-        Where to write the result: a writeable array with exactly the result's
-        shape and dtype. It may be ``x`` itself (in place).
-    backend : {None, "auto", "numba", "cython", "numpy"}, optional
-        ``None`` uses the configured default (see :func:`fastact.get_backend`).
-
-    Returns
-    -------
-    numpy.ndarray or numpy scalar
-        ``out`` if given, else a new array laid out like ``np.empty_like(x)``.
-
-    Raises
-    ------
-    TypeError, ValueError, RuntimeError
-        As for :func:`leaky_relu`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import fastact as fa
-    >>> fa.leaky_relu_grad(np.array([-1.0, 0.0, 2.0]), alpha=0.5)
-    array([0.5, 0.5, 1. ])
-    """
-    a = _check_alpha(alpha, "leaky_relu_grad")
-    return _call("leaky_relu_grad", (x,), a, out, backend)
+def _define(kernel: str) -> Any:
+    act = activation_of(kernel)
+    arrays = "grad_out, x" if is_backward(kernel) else "x"
+    defaults = ", ".join(f"{p.name}={float(p.default)!r}" for p in act.params)
+    source = _TEMPLATE.format(
+        kernel=kernel,
+        signature=", ".join(filter(None, (arrays, defaults))),
+        arrays=arrays,
+        values="".join(f"{p.name}, " for p in act.params),
+    )
+    namespace: dict[str, Any] = {"_call": _call}
+    exec(source, namespace)
+    function = namespace[kernel]
+    function.__module__ = "fastact"
+    function.__doc__ = _docstring(kernel, act)
+    return function
 
 
-def relu_backward(
-    grad_out: ArrayLike,
-    x: ArrayLike,
-    *,
-    out: NDArray[np.floating] | None = None,
-    backend: str | None = None,
-) -> Any:
-    """Fused backward pass of :func:`relu`: ``grad_out if x > 0 else 0``.
-
-    One pass over the data and no temporary arrays: this is what a training
-    loop calls to turn the gradient of the output into the gradient of the
-    input.
-
-    Parameters
-    ----------
-    grad_out : array_like
-        The gradient with respect to ``relu(x)``; same shape as ``x`` (no
-        broadcasting).
-    x : array_like
-        The input of the forward pass, or its output ``relu(x)``: the result
-        is the same.
-    out : numpy.ndarray, optional
-        Where to write the result: a writeable array with exactly the result's
-        shape and dtype. It may be ``grad_out`` or ``x`` itself.
-    backend : {None, "auto", "numba", "cython", "numpy"}, optional
-        ``None`` uses the configured default (see :func:`fastact.get_backend`).
-
-    Returns
-    -------
-    numpy.ndarray or numpy scalar
-        ``out`` if given, else a new array laid out like ``np.empty_like(x)``,
-        with ``grad_out``'s dtype (NumPy's promotion if the dtypes differ).
-
-    Raises
-    ------
-    ValueError
-        If ``grad_out`` and ``x`` have different shapes; else as for
-        :func:`relu`.
-    TypeError, RuntimeError
-        As for :func:`relu`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import fastact as fa
-    >>> fa.relu_backward(np.array([5.0, 5.0, 5.0]), np.array([-1.0, 0.0, 2.0]))
-    array([0., 0., 5.])
-    """
-    return _call("relu_backward", (grad_out, x), 0.0, out, backend)
+#: the Python public functions, by kernel name: the general path of every call
+GENERAL: dict[str, Any] = {kernel: _define(kernel) for kernel in KERNELS}
+#: what ``import fastact`` exports: the compiled fronts where they run, else GENERAL
+PUBLIC: dict[str, Any] = dict(GENERAL)
 
 
-def leaky_relu_backward(
-    grad_out: ArrayLike,
-    x: ArrayLike,
-    alpha: float = DEFAULT_ALPHA,
-    *,
-    out: NDArray[np.floating] | None = None,
-    backend: str | None = None,
-) -> Any:
-    """Fused backward pass of :func:`leaky_relu`: ``grad_out if x > 0 else alpha * grad_out``.
-
-    One pass over the data and no temporary arrays. ``alpha * grad_out`` is
-    computed in the array's dtype (float32 for float16, rounded once).
-
-    Parameters
-    ----------
-    grad_out : array_like
-        The gradient with respect to ``leaky_relu(x, alpha)``; same shape as
-        ``x`` (no broadcasting).
-    x : array_like
-        The input of the forward pass, or, for ``alpha >= 0``, its output:
-        the result is the same.
-    alpha : float, default 0.01
-        Any finite real number.
-    out : numpy.ndarray, optional
-        Where to write the result: a writeable array with exactly the result's
-        shape and dtype. It may be ``grad_out`` or ``x`` itself.
-    backend : {None, "auto", "numba", "cython", "numpy"}, optional
-        ``None`` uses the configured default (see :func:`fastact.get_backend`).
-
-    Returns
-    -------
-    numpy.ndarray or numpy scalar
-        ``out`` if given, else a new array laid out like ``np.empty_like(x)``,
-        with ``grad_out``'s dtype (NumPy's promotion if the dtypes differ).
-
-    Raises
-    ------
-    ValueError
-        If ``grad_out`` and ``x`` have different shapes; else as for
-        :func:`leaky_relu`.
-    TypeError, RuntimeError
-        As for :func:`leaky_relu`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import fastact as fa
-    >>> fa.leaky_relu_backward(np.array([4.0, 4.0]), np.array([-1.0, 2.0]), alpha=0.5)
-    array([2., 4.])
-    """
-    a = _check_alpha(alpha, "leaky_relu_backward")
-    return _call("leaky_relu_backward", (grad_out, x), a, out, backend)
+def _configure_compiled(cy: Any) -> None:
+    cy.configure(
+        _config.auto_everywhere,
+        _config.compiled_threads(),
+        _config.cpu_count(),
+        _config.MIN_PER_THREAD,
+    )
 
 
 def _install_fronts() -> None:
-    """Rebind the public functions to the Cython extension's compiled fronts, if it runs.
-
-    Each front keeps its Python function's name, docstring and signature
-    (``functools.update_wrapper``) and calls it for every call it does not
-    serve. Without the extension the Python functions stay.
-    """
+    """Use the Cython extension's compiled fronts, if it runs, and hand it the settings."""
     if _backends.status("cython") is not None:
         return
-    namespace = globals()
-    general = tuple(namespace[name] for name in KERNELS)
-    cy = _backends.load("cython")
-    fronts = cy.bind(vars(_config), vars(_dispatch), general)
-    namespace["_empty_like"] = cy.empty_like
-    for name, python_function in zip(KERNELS, general, strict=True):
-        namespace[name] = functools.update_wrapper(fronts[name], python_function)
+    cy = _backends.load("cython")._cy
+    fronts = cy.bind(tuple(GENERAL[k] for k in KERNELS))
+    for kernel in KERNELS:
+        PUBLIC[kernel] = functools.update_wrapper(fronts[kernel], GENERAL[kernel])
+    _config.subscribe(functools.partial(_configure_compiled, cy))
 
 
 _install_fronts()
+
+__all__ = ["ACTIVATIONS", "GENERAL", "PUBLIC", "check_param", "check_params"]

@@ -1,4 +1,9 @@
-"""Backend and thread-count settings: the global default, per-thread overrides, env vars."""
+"""Settings: the backend, the thread count, and the fork rule.
+
+Whenever a setting changes, the functions registered with :func:`subscribe`
+are called; the compiled extension takes its copies that way
+(``fastact._api``), since a call cannot afford to look them up.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +18,22 @@ from fastact._backends import BACKENDS
 
 #: every value ``backend=`` accepts
 BACKEND_NAMES: tuple[str, ...] = ("auto", *BACKENDS)
+#: the fewest elements worth a thread of a team: on a 2-core AMD EPYC two
+#: threads beat one from 65,536 elements for every dtype (float16 is compute
+#: bound, float32 and float64 run from L2 there)
+MIN_PER_THREAD = 32768
 
 
 def check_backend_name(name: object) -> str:
     """Return ``name`` if it names a backend, else raise ``ValueError``."""
-    if name in BACKEND_NAMES and isinstance(name, str):
+    if isinstance(name, str) and name in BACKEND_NAMES:
         return name
     valid = ", ".join(repr(n) for n in BACKEND_NAMES)
     raise ValueError(f"unknown fastact backend {name!r}; valid names are {valid} (or None)")
 
 
-def _cpu_count() -> int:
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity mask, which cgroup cpusets narrow)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
@@ -41,10 +51,6 @@ def _env_backend() -> str:
     except ValueError as exc:
         warnings.warn(f"FASTACT_BACKEND ignored: {exc}", RuntimeWarning, stacklevel=2)
         return "auto"
-
-
-#: the result cache's size when FASTACT_RESULT_CACHE_BYTES is not set
-DEFAULT_RESULT_CACHE_BYTES = 256 << 20
 
 
 def _count_words(least: int) -> str:
@@ -82,25 +88,57 @@ def _env_count(name: str, least: int, default: Callable[[], int]) -> int:
 _default_backend: str = _env_backend()
 _overrides_active = 0  # use_backend blocks open in any thread
 _overrides_lock = threading.Lock()
-#: True while every call with ``backend=None`` means "auto" in every thread:
-#: the public functions then take their compiled fast path without asking
-#: which backend this thread uses.
+#: True while every call with ``backend=None`` means "auto" in every thread
 auto_everywhere: bool = _default_backend == "auto"
-_num_threads: int = _env_count("FASTACT_NUM_THREADS", 1, _cpu_count)
-_result_cache_bytes: int = _env_count(
-    "FASTACT_RESULT_CACHE_BYTES", 0, lambda: DEFAULT_RESULT_CACHE_BYTES
-)
-#: called without arguments after any setting changed: the compiled fronts of
-#: the public functions (``fastact._api``) keep C copies of ``auto_everywhere``
-#: and ``_num_threads``, which a call cannot afford to look up
-change_hooks: list[Callable[[], None]] = []
+#: the user's thread count (set_num_threads, else FASTACT_NUM_THREADS), or
+#: None for OpenMP's own count
+_num_threads: int | None = _env_count("FASTACT_NUM_THREADS", 1, lambda: 0) or None
+_num_threads_source = "FASTACT_NUM_THREADS"
+#: set in a child forked from a process that had more than one thread
+_forked_serial = False
+_subscribers: list[Callable[[], None]] = []
+
+
+def subscribe(callback: Callable[[], None]) -> None:
+    """Call ``callback()`` now and after every change of a setting."""
+    _subscribers.append(callback)
+    callback()
 
 
 def _changed() -> None:
     global auto_everywhere
     auto_everywhere = _default_backend == "auto" and _overrides_active == 0
-    for hook in change_hooks:
-        hook()
+    for callback in _subscribers:
+        callback()
+
+
+def _threads_in_process() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 2  # cannot tell: assume the worst
+
+
+_threads_at_fork = 1
+
+
+def _before_fork() -> None:
+    global _threads_at_fork
+    _threads_at_fork = _threads_in_process()
+
+
+def _after_fork_in_child() -> None:
+    # GNU OpenMP hangs, and Numba's layers die, when a child starts a team
+    # after its parent had started one; any thread of the parent's may be
+    # such a team's, so a child of a process with threads runs serially.
+    global _forked_serial
+    if _threads_at_fork > 1 and not _forked_serial:
+        _forked_serial = True
+        _changed()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 class _ThreadState(threading.local):
@@ -195,40 +233,46 @@ def use_backend(name: str) -> Iterator[str]:
             _changed()
 
 
-def set_num_threads(n: int) -> None:
-    """Set the most threads any fastact kernel may use, in every thread.
+def set_num_threads(n: int | None) -> None:
+    """Set how many threads fastact's kernels may use, in every thread.
 
     Parameters
     ----------
-    n : int
-        A positive integer. ``1`` makes every kernel serial.
+    n : int or None
+        A positive integer; ``1`` makes every kernel serial. A team never
+        has more threads than the CPUs this process may run on, however
+        large ``n`` is. ``None`` goes back to OpenMP's count (see
+        :func:`get_num_threads`).
 
     Raises
     ------
     TypeError
-        If ``n`` is not an integer.
+        If ``n`` is not an integer or None.
     ValueError
         If ``n < 1``.
 
     Examples
     --------
     >>> import fastact as fa
-    >>> before = fa.get_num_threads()
     >>> fa.set_num_threads(1)
     >>> fa.get_num_threads()
     1
-    >>> fa.set_num_threads(before)
+    >>> fa.set_num_threads(None)
     """
-    global _num_threads
-    _num_threads = _check_count(n, "the number of threads", 1)
+    global _num_threads, _num_threads_source
+    _num_threads = None if n is None else _check_count(n, "the number of threads", 1)
+    _num_threads_source = "set_num_threads"
     _changed()
 
 
 def get_num_threads() -> int:
-    """Return the most threads a fastact kernel may use.
+    """Return how many threads a large fastact call runs on now.
 
-    Defaults to ``FASTACT_NUM_THREADS`` if set, else the CPUs this process
-    may run on.
+    :func:`set_num_threads`, else ``FASTACT_NUM_THREADS``, else what OpenMP
+    would use (``OMP_NUM_THREADS``, or the limit of
+    ``threadpoolctl.threadpool_limits``, else the CPUs this process may run
+    on); never more than those CPUs, and 1 in a child forked from a process
+    that had threads.
 
     Examples
     --------
@@ -236,58 +280,45 @@ def get_num_threads() -> int:
     >>> fa.get_num_threads() >= 1
     True
     """
-    return _num_threads
+    return threads_and_source()[0]
 
 
-def set_result_cache_bytes(n: int) -> None:
-    """Set how many bytes of freed large results fastact may keep for reuse.
+def threads_and_source() -> tuple[int, str]:
+    """The thread count a large call runs on, and where it comes from."""
+    cpus = cpu_count()
+    if _forked_serial:
+        return 1, "1: this process was forked from one with threads (see the fork rule)"
+    if _num_threads is not None:
+        return min(
+            _num_threads, cpus
+        ), f"{_num_threads_source}={_num_threads}, capped at {cpus} CPUs"
+    from fastact import _backends
 
-    A new result of 32 MiB or more (``out=None``) is allocated through
-    fastact's result cache: when the array is freed, its memory is kept, up
-    to ``n`` bytes in all (the oldest blocks go first), and the next new
-    result of the same size takes it back. Fresh memory costs its page
-    faults: the kernel zeroes each page as it is first written, which took
-    as long as a 1e7-element float32 ``relu`` itself here. ``0`` turns the
-    cache off and frees what it holds; smaller values free the oldest blocks
-    beyond them. Memory of ``out=`` arrays is never kept.
+    if _backends.is_loaded("cython"):
+        n = _backends.load("cython").openmp_max_threads()
+        source = "OpenMP's count (OMP_NUM_THREADS, threadpoolctl, else the CPUs)"
+    else:
+        n, source = _omp_num_threads() or cpus, "OMP_NUM_THREADS, else the CPUs"
+    return min(n, cpus), f"{source}, capped at {cpus} CPUs"
 
-    Parameters
-    ----------
-    n : int
-        The most bytes kept, a non-negative integer. Defaults to
-        ``FASTACT_RESULT_CACHE_BYTES`` if set, else 256 MiB.
 
-    Raises
-    ------
-    TypeError
-        If ``n`` is not an integer.
-    ValueError
-        If ``n < 0``.
+def compiled_threads() -> int:
+    """The thread setting the compiled kernels take: 0 asks OpenMP at each call."""
+    if _forked_serial:
+        return 1
+    return 0 if _num_threads is None else min(_num_threads, cpu_count())
 
-    Examples
-    --------
-    >>> import fastact as fa
-    >>> before = fa.get_result_cache_bytes()
-    >>> fa.set_result_cache_bytes(0)  # keep nothing
-    >>> fa.get_result_cache_bytes()
-    0
-    >>> fa.set_result_cache_bytes(before)
+
+def _omp_num_threads() -> int | None:
+    # OpenMP reads the first entry of a list such as "4,2"; a bad value is OpenMP's to report
+    first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(first) if first.isdigit() and int(first) > 0 else None
+
+
+def team_size(n: int) -> int:
+    """How many threads a call of ``n`` elements runs on (the backends without C use this).
+
+    The rule is the compiled one (``fa_team`` in ``_backends/_fa_kernels.h``):
+    a thread for every ``MIN_PER_THREAD`` elements, up to the thread count.
     """
-    global _result_cache_bytes
-    _result_cache_bytes = _check_count(n, "the result cache's size", 0)
-    _changed()
-
-
-def get_result_cache_bytes() -> int:
-    """Return how many bytes of freed large results fastact may keep for reuse.
-
-    See :func:`set_result_cache_bytes`. The cache needs the Cython
-    extension; without it nothing is kept, whatever this says.
-
-    Examples
-    --------
-    >>> import fastact as fa
-    >>> fa.get_result_cache_bytes() >= 0
-    True
-    """
-    return _result_cache_bytes
+    return max(1, min(get_num_threads(), n // MIN_PER_THREAD))

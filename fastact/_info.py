@@ -25,36 +25,20 @@ def config_lines() -> list[str]:
     for name in _backends.BACKENDS:
         reason = _backends.status(name)
         if reason is None:
-            details = ", ".join(f"{k}: {v}" for k, v in _backends.load(name).info().items())
-            lines.append(f"  {name:7s} can run ({details})")
+            lines.append(f"  {name}: can run")
+            lines += [f"    {k}: {v}" for k, v in _backends.load(name).info().items()]
         else:
-            lines.append(f"  {name:7s} cannot run: {reason}")
+            lines.append(f"  {name}: cannot run: {reason}")
+    threads, source = _config.threads_and_source()
     lines += [
         "",
         f"default backend: {_config.get_backend()!r} (FASTACT_BACKEND, set_backend, use_backend)",
-        f"threads: {_config.get_num_threads()} (FASTACT_NUM_THREADS, set_num_threads)",
-        _result_cache_line(),
-        "parallel kernels allowed in this process: "
-        + ("yes" if _dispatch.parallel_allowed() else "no (forked after parallel kernels ran)"),
+        f"threads: {threads} ({source})",
         "",
         "auto dispatcher rules:",
         *(f"  {rule}" for rule in _dispatch.rules()),
     ]
     return lines
-
-
-def _result_cache_line() -> str:
-    limit = _config.get_result_cache_bytes() / (1 << 20)
-    settings = "FASTACT_RESULT_CACHE_BYTES, set_result_cache_bytes"
-    if _backends.status("cython") is not None:
-        return f"result cache: off, it needs the Cython extension ({limit:g} MiB set; {settings})"
-    held = _backends.load("cython").result_cache()
-    return (
-        f"result cache: freed results of {_dispatch.RESULT_CACHE_MIN_BYTES >> 20} MiB or more "
-        f"kept for reuse, up to {limit:g} MiB ({settings}); holds {held['blocks']} "
-        f"blocks ({held['bytes'] / (1 << 20):.1f} MiB), reused {held['hits']} of "
-        f"{held['hits'] + held['misses']}"
-    )
 
 
 def show_config() -> None:

@@ -1,14 +1,33 @@
-"""Activation layers for NumPy training loops, in the style of Keras and PyTorch layers.
+"""Activation layers for NumPy training loops, one per activation of the table.
 
-A layer's :meth:`forward` returns the activation and keeps what
-:meth:`backward` needs; :meth:`backward` turns the gradient of the output
-into the gradient of the input with one fused kernel. Whenever the output
-alone decides the derivative (ReLU, and Leaky ReLU with ``alpha >= 0``), the
-layer keeps the output it returned, so the caller's input may be reused
-freely; for Leaky ReLU with ``alpha < 0`` it keeps a reference to the input.
-Nothing is copied: modify the kept array before :meth:`backward` and the
-gradient is computed from the modified values, as with a saved tensor that
-autograd cannot see change.
+A layer's :meth:`~Activation.forward` returns the activation and keeps what
+:meth:`~Activation.backward` needs; ``backward`` turns the gradient of the
+output into the gradient of the input with one fused kernel. Where the
+output alone decides the derivative (ReLU; Leaky ReLU with ``alpha >= 0``;
+...), the layer keeps the output it returned, so the caller's input may be
+reused freely; elsewhere it keeps a reference to the input. Nothing is
+copied: modify the kept array before ``backward`` and the gradient is
+computed from the modified values, as with a saved tensor that autograd
+cannot see change.
+
+The parameters are fixed at construction (read-only attributes): a layer
+that overwrote its input relies on them to read the derivative off its
+output.
+
+Examples
+--------
+One step of a training loop (``W`` a weight matrix, ``X`` a batch):
+
+>>> import numpy as np
+>>> import fastact as fa
+>>> rng = np.random.default_rng(0)
+>>> X, W = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+>>> act = fa.nn.LeakyReLU(alpha=0.1)
+>>> h = act(X @ W)                       # forward
+>>> grad_h = np.ones_like(h)             # from the layer above
+>>> grad_W = X.T @ act.backward(grad_h)  # backward
+>>> grad_W.shape
+(3, 2)
 """
 
 from __future__ import annotations
@@ -16,60 +35,36 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from fastact import _api
+from fastact._table import ACTIVATIONS
+from fastact._table import Activation as _Entry
 
-__all__ = ["LeakyReLU", "ReLU"]
 
+class Activation:
+    """The base of every layer: the activation of the table entry ``entry``."""
 
-class LeakyReLU:
-    """Leaky ReLU layer: ``x if x > 0 else alpha * x``.
+    entry: _Entry
 
-    Parameters
-    ----------
-    alpha : float, default 0.01
-        The slope for ``x <= 0``; any finite real number.
-    inplace : bool, default False
-        Overwrite the input with the output in :meth:`forward` (the input must
-        then be a writeable float ndarray). Needs ``alpha >= 0``, because
-        the backward pass then has only the output to go on.
-    backend : str, optional
-        The backend for every call (``None``: the configured default).
-
-    Raises
-    ------
-    ValueError
-        If ``inplace`` is true and ``alpha < 0``, or ``alpha`` is not finite.
-    TypeError
-        If ``alpha`` is not a real number.
-
-    Examples
-    --------
-    One step of a training loop (``W`` a weight matrix, ``X`` a batch):
-
-    >>> import numpy as np
-    >>> import fastact as fa
-    >>> rng = np.random.default_rng(0)
-    >>> X, W = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
-    >>> act = fa.nn.LeakyReLU(alpha=0.1)
-    >>> h = act(X @ W)                       # forward
-    >>> grad_h = np.ones_like(h)             # from the layer above
-    >>> grad_W = X.T @ act.backward(grad_h)  # backward
-    >>> grad_W.shape
-    (3, 2)
-    """
-
-    def __init__(self, alpha: float = 0.01, inplace: bool = False, *, backend: str | None = None):
-        self.alpha = _api._check_alpha(alpha, type(self).__name__)
-        if inplace and self.alpha < 0:
+    def __init__(self, *params: float, inplace: bool = False, backend: str | None = None):
+        name = type(self).__name__
+        self._params = _api.check_params(self.entry, params, name)
+        self._from_output = self.entry.grad_from_output is not None and eval(
+            self.entry.grad_from_output, {}, dict(self._named())
+        )
+        if inplace and not self._from_output:
+            need = self.entry.grad_from_output
             raise ValueError(
-                f"{type(self).__name__}(alpha={alpha!r}, inplace=True): in place needs "
-                "alpha >= 0, since only then does the output tell where x > 0"
+                f"{name}{self._params} with inplace=True: the output does not tell the "
+                "derivative" + (f"; in place needs {need}" if need else "")
             )
         self.inplace = bool(inplace)
         self.backend = backend
-        self._saved: NDArray[np.floating] | None = None
+        self._saved: np.ndarray | None = None
+
+    def _named(self) -> list[tuple[str, float]]:
+        return [(p.name, v) for p, v in zip(self.entry.params, self._params, strict=True)]
 
     def forward(self, x: ArrayLike) -> Any:
         """Return the activation of ``x`` and keep what :meth:`backward` needs.
@@ -92,21 +87,21 @@ class LeakyReLU:
         >>> fa.nn.LeakyReLU(0.5).forward(np.array([-2.0, 2.0]))
         array([-1.,  2.])
         """
+        f = _api.PUBLIC[self.entry.name]
         out = x if self.inplace and isinstance(x, np.ndarray) else None
-        y = self._activate(x, out)
-        # The output decides the derivative when alpha >= 0; else keep the input.
-        self._saved = y if self.alpha >= 0 else np.asarray(x)
+        y = f(x, *self._params, out=out, backend=self.backend)
+        self._saved = y if self._from_output else np.asarray(x)
         return y
 
     __call__ = forward
 
-    def backward(self, grad_out: ArrayLike, *, out: NDArray[np.floating] | None = None) -> Any:
+    def backward(self, grad_out: ArrayLike, *, out: np.ndarray | None = None) -> Any:
         """Return the gradient with respect to the input of the last :meth:`forward`.
 
         Parameters
         ----------
         grad_out : array_like
-            The gradient with respect to the output; same shape.
+            The gradient with respect to the output; it broadcasts against it.
         out : numpy.ndarray, optional
             Where to write the result (it may be ``grad_out`` itself).
 
@@ -131,48 +126,69 @@ class LeakyReLU:
         """
         if self._saved is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        return self._gradient(grad_out, self._saved, out)
-
-    def _activate(self, x: ArrayLike, out: NDArray[np.floating] | None) -> Any:
-        return _api.leaky_relu(x, self.alpha, out=out, backend=self.backend)
-
-    def _gradient(self, grad_out: ArrayLike, saved: NDArray[np.floating], out: Any) -> Any:
-        return _api.leaky_relu_backward(grad_out, saved, self.alpha, out=out, backend=self.backend)
+        f = _api.PUBLIC[f"{self.entry.name}_backward"]
+        return f(grad_out, self._saved, *self._params, out=out, backend=self.backend)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(alpha={self.alpha!r}, inplace={self.inplace})"
+        args = [f"{n}={v!r}" for n, v in self._named()] + [f"inplace={self.inplace}"]
+        return f"{type(self).__name__}({', '.join(args)})"
 
 
-class ReLU(LeakyReLU):
-    """ReLU layer: ``0 if x < 0 else x``.
+def _param_property(index: int, name: str) -> property:
+    return property(lambda self: self._params[index], doc=f"``{name}`` (fixed at construction)")
 
-    Parameters
-    ----------
-    inplace : bool, default False
-        Overwrite the input with the output in :meth:`forward` (the input must
-        then be a writeable float ndarray).
-    backend : str, optional
-        The backend for every call (``None``: the configured default).
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import fastact as fa
-    >>> layer = fa.nn.ReLU()
-    >>> layer(np.array([-1.0, 3.0]))
-    array([0., 3.])
-    >>> layer.backward(np.array([7.0, 7.0]))
-    array([0., 7.])
-    """
+_INIT = """
+def __init__(self, {params}inplace=False, *, backend=None):
+    Activation.__init__(self, {names}inplace=inplace, backend=backend)
+"""
 
-    def __init__(self, inplace: bool = False, *, backend: str | None = None):
-        super().__init__(0.0, inplace, backend=backend)
 
-    def _activate(self, x: ArrayLike, out: NDArray[np.floating] | None) -> Any:
-        return _api.relu(x, out=out, backend=self.backend)
+def _layer(entry: _Entry) -> type[Activation]:
+    params = "".join(f"{p.name}={float(p.default)!r}, " for p in entry.params)
+    names = "".join(f"{p.name}, " for p in entry.params)
+    namespace: dict[str, Any] = {"Activation": Activation}
+    exec(_INIT.format(params=params, names=names), namespace)
+    attrs: dict[str, Any] = {
+        "entry": entry,
+        "__init__": namespace["__init__"],
+        "__module__": __name__,
+        "__doc__": _layer_doc(entry),
+    }
+    attrs.update({p.name: _param_property(i, p.name) for i, p in enumerate(entry.params)})
+    return type(entry.layer, (Activation,), attrs)
 
-    def _gradient(self, grad_out: ArrayLike, saved: NDArray[np.floating], out: Any) -> Any:
-        return _api.relu_backward(grad_out, saved, out=out, backend=self.backend)
 
-    def __repr__(self) -> str:
-        return f"ReLU(inplace={self.inplace})"
+def _layer_doc(entry: _Entry) -> str:
+    lines = [f"{entry.layer} layer: ``{entry.forward}``.", "", "Parameters", "----------"]
+    for p in entry.params:
+        lines += [f"{p.name} : float, default {p.default!r}", f"    {p.doc}"]
+    cond = entry.grad_from_output
+    lines += [
+        "inplace : bool, default False",
+        "    Overwrite the input with the output in ``forward`` (the input must then",
+        "    be a writeable float ndarray)."
+        + ("" if cond in (None, "True") else f" Needs ``{cond}``."),
+        "backend : str, optional",
+        "    The backend for every call (``None``: the configured default).",
+        "",
+        "Examples",
+        "--------",
+        ">>> import numpy as np",
+        ">>> import fastact as fa",
+        f">>> layer = fa.nn.{entry.layer}()",
+        f">>> x = np.array({entry.example[0]})",
+        ">>> layer(x)",
+        entry.example[1],
+        ">>> layer.backward(np.full(x.shape, 2.0))",
+        entry.example[3],
+    ]
+    if cond is None:
+        lines[lines.index("    be a writeable float ndarray).")] = "    Not supported: raises."
+    return "\n".join(lines)
+
+
+_LAYERS = {entry.layer: _layer(entry) for entry in ACTIVATIONS.values()}
+globals().update(_LAYERS)
+
+__all__ = ["Activation", *_LAYERS]

@@ -1,20 +1,32 @@
-"""Every function x backend x dtype x layout x alpha, bit for bit against the oracle."""
+"""Every kernel x backend x dtype x layout x parameter set, bit for bit against the oracle."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from arrays import ALPHAS, BIG, FLOAT_DTYPES, LAYOUTS, OTHER_DTYPES, Layout, describe, make
-from oracle import BINARY, FUNCTIONS, USES_ALPHA, expected, mismatch
+from arrays import BIG, FLOAT_DTYPES, LAYOUTS, OTHER_DTYPES, Layout, describe, make
+from oracle import PARAM_SETS, expected, mismatch
 
 import fastact as fa
+from fastact._table import KERNELS, activation_of, is_backward
+
+FUNCTIONS = KERNELS
+BINARY = {k for k in KERNELS if is_backward(k)}
 
 
-def call(name: str, x, g=None, alpha: float = 0.01, **kwargs):
+def param_sets(name: str) -> list[tuple[float, ...]]:
+    return PARAM_SETS[activation_of(name).name]
+
+
+def some_params(name: str) -> tuple[float, ...]:
+    """A parameter set that is not the default, where there is one."""
+    sets = param_sets(name)
+    return sets[min(2, len(sets) - 1)]
+
+
+def call(name: str, x, g=None, params=(), **kwargs):
     args = (g, x) if name in BINARY else (x,)
-    if name in USES_ALPHA:
-        args += (alpha,)
-    return getattr(fa, name)(*args, **kwargs)
+    return getattr(fa, name)(*args, *params, **kwargs)
 
 
 def native(a: np.ndarray, dtype=None) -> np.ndarray:
@@ -26,19 +38,19 @@ def native(a: np.ndarray, dtype=None) -> np.ndarray:
     return a if dtype is None else a.astype(dtype)
 
 
-def check(result, name, x, g, alpha, context: str) -> None:
+def check(result, name, x, g, params, context: str) -> None:
     xs = native(x)
     gs = None if g is None else native(g)
+    if isinstance(g, float | int):  # a Python scalar takes the array's dtype, as in NumPy
+        gs = gs.astype(xs.dtype)
     if gs is not None and gs.dtype != xs.dtype:
         dt = np.result_type(gs, xs)
         xs, gs = xs.astype(dt), gs.astype(dt)
-    want, arithmetic = expected(name, xs, gs, alpha)
+    if gs is not None:
+        xs, gs = np.broadcast_arrays(xs, gs)
+    want, arithmetic = expected(name, xs, gs, params)
     problem = mismatch(result, want, arithmetic)
-    assert problem is None, f"{name} alpha={alpha} {context}: {problem}"
-
-
-def alphas(name: str) -> tuple[float, ...]:
-    return ALPHAS if name in USES_ALPHA else (0.0,)
+    assert problem is None, f"{name} params={params} {context}: {problem}"
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=lambda lay: lay.name)
@@ -49,13 +61,13 @@ def test_out_of_place_and_out(name: str, dtype, layout: Layout, backend: str) ->
     g = make(dtype, layout, seed=2) if name in BINARY else None
     saved = [a.copy() for a in (x, g) if a is not None]
     context = f"backend={backend} {describe(x, layout)}"
-    for alpha in alphas(name):
-        result = call(name, x, g, alpha, backend=backend)
-        check(result, name, x, g, alpha, context + " out=None")
+    for params in param_sets(name):
+        result = call(name, x, g, params, backend=backend)
+        check(result, name, x, g, params, context + " out=None")
         assert isinstance(result, np.ndarray), context
         out = np.full(x.shape, 7, dtype=native(x).dtype)
-        assert call(name, x, g, alpha, out=out, backend=backend) is out
-        check(out, name, x, g, alpha, context + " out=new")
+        assert call(name, x, g, params, out=out, backend=backend) is out
+        check(out, name, x, g, params, context + " out=new")
     for before, after in zip(saved, [a for a in (x, g) if a is not None], strict=True):
         assert before.tobytes() == after.tobytes(), f"{context}: an input was modified"
 
@@ -66,15 +78,15 @@ def test_out_of_place_and_out(name: str, dtype, layout: Layout, backend: str) ->
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_in_place(name: str, dtype, layout: Layout, backend: str) -> None:
     targets = ("x", "g") if name in BINARY else ("x",)
-    for alpha in alphas(name):
+    for params in param_sets(name):
         for target in targets:
             x = make(dtype, layout, seed=1)
             g = make(dtype, layout, seed=2) if name in BINARY else None
             x0, g0 = x.copy(), None if g is None else g.copy()
             out = x if target == "x" else g
             context = f"backend={backend} {describe(x, layout)} in place into {target}"
-            assert call(name, x, g, alpha, out=out, backend=backend) is out, context
-            check(out, name, x0, g0, alpha, context)
+            assert call(name, x, g, params, out=out, backend=backend) is out, context
+            check(out, name, x0, g0, params, context)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
@@ -84,23 +96,32 @@ def test_large(name: str, dtype, backend: str) -> None:
     x = make(dtype, BIG, seed=3)
     g = make(dtype, BIG, seed=4) if name in BINARY else None
     context = f"backend={backend} {describe(x, BIG)}"
-    check(call(name, x, g, 0.2, backend=backend), name, x, g, 0.2, context)
+    check(
+        call(name, x, g, some_params(name), backend=backend), name, x, g, some_params(name), context
+    )
     x0 = x.copy()
-    call(name, x, g, 0.2, out=x, backend=backend)
-    check(x, name, x0, g, 0.2, context + " in place")
+    call(name, x, g, some_params(name), out=x, backend=backend)
+    check(x, name, x0, g, some_params(name), context + " in place")
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
 def test_backward_mixed_layouts_and_dtypes(name: str, backend: str) -> None:
     x = make(np.float32, LAYOUTS[9], seed=5)  # transposed
     g = np.ascontiguousarray(make(np.float32, LAYOUTS[9], seed=6))
-    check(call(name, x, g, 0.2, backend=backend), name, x, g, 0.2, "C grad_out, transposed x")
+    check(
+        call(name, x, g, some_params(name), backend=backend),
+        name,
+        x,
+        g,
+        some_params(name),
+        "C grad_out, transposed x",
+    )
     for gd, xd in [(np.float32, np.float64), (np.float16, np.float32), (np.float32, np.int64)]:
         with np.errstate(all="ignore"):
             xm, gm = x.astype(xd), g.astype(gd)
-        result = call(name, xm, gm, 0.2, backend=backend)
+        result = call(name, xm, gm, some_params(name), backend=backend)
         assert result.dtype == np.result_type(gd, xd), (gd, xd)
-        check(result, name, xm, gm, 0.2, f"grad_out {np.dtype(gd)} x {np.dtype(xd)}")
+        check(result, name, xm, gm, some_params(name), f"grad_out {np.dtype(gd)} x {np.dtype(xd)}")
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
@@ -108,19 +129,26 @@ def test_backward_mixed_layouts_and_dtypes(name: str, backend: str) -> None:
 def test_scalars(name: str, dtype, backend: str) -> None:
     for value in (-2.5, -0.0, 0.0, 3.0, np.nan, -np.inf):
         x, g = dtype(value), dtype(1.5)
-        result = call(name, x, g, 0.2, backend=backend)
+        result = call(name, x, g, some_params(name), backend=backend)
         assert type(result) is np.dtype(dtype).type, (name, value, type(result))
-        check(np.asarray(result), name, np.asarray(x), np.asarray(g), 0.2, f"scalar {value}")
-    python = call(name, -3.0, 2.0, 0.2, backend=backend)
+        check(
+            np.asarray(result),
+            name,
+            np.asarray(x),
+            np.asarray(g),
+            some_params(name),
+            f"scalar {value}",
+        )
+    python = call(name, -3.0, 2.0, some_params(name), backend=backend)
     assert type(python) is np.float64
-    listed = call(name, [[-1, 2]], [[3, 4]], 0.2, backend=backend)
+    listed = call(name, [[-1, 2]], [[3, 4]], some_params(name), backend=backend)
     assert listed.dtype == np.float64 and listed.shape == (1, 2)
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_zero_d_array_stays_an_array(name: str, backend: str) -> None:
     x = np.array(-2.0, dtype=np.float32)
-    result = call(name, x, np.array(1.0, np.float32), 0.5, backend=backend)
+    result = call(name, x, np.array(1.0, np.float32), some_params(name), backend=backend)
     assert isinstance(result, np.ndarray) and result.shape == ()
 
 
@@ -131,8 +159,8 @@ def test_in_place_on_a_view_touches_nothing_else(name: str, backend: str) -> Non
     view = base[2:30:3, 40:1:-4]
     x0 = view.copy()
     g = make(np.float32, LAYOUTS[7], seed=8)[2:30:3, 40:1:-4] if name in BINARY else None
-    call(name, view, g, 0.2, out=view, backend=backend)
-    check(view, name, x0, g, 0.2, "strided view in place")
+    call(name, view, g, some_params(name), out=view, backend=backend)
+    check(view, name, x0, g, some_params(name), "strided view in place")
     outside = np.ones(base.shape, bool)
     outside[2:30:3, 40:1:-4] = False
     np.testing.assert_array_equal(base.view(np.uint32)[outside], before.view(np.uint32)[outside])
@@ -147,12 +175,55 @@ def test_partial_overlap_gives_the_right_result(name: str, shift: int, backend: 
     out = base[max(-shift, 0) : max(-shift, 0) + n]
     x0 = x.copy()
     g = make(np.float64, LAYOUTS[6], seed=10)[:n] if name in BINARY else None
-    call(name, x, g, 0.2, out=out, backend=backend)
-    check(out, name, x0, g, 0.2, f"out overlaps x shifted by {shift}")
+    call(name, x, g, some_params(name), out=out, backend=backend)
+    check(out, name, x0, g, some_params(name), f"out overlaps x shifted by {shift}")
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_zero_stride_input(name: str, backend: str) -> None:
     x = np.broadcast_to(np.array([-1.5, 0.0, 2.0], np.float32), (50, 3))
     g = np.broadcast_to(np.float32(3.0), (50, 3)) if name in BINARY else None
-    check(call(name, x, g, 0.2, backend=backend), name, x, g, 0.2, "broadcast input")
+    check(
+        call(name, x, g, some_params(name), backend=backend),
+        name,
+        x,
+        g,
+        some_params(name),
+        "broadcast input",
+    )
+
+
+def test_the_oracle_and_the_parameter_sets_cover_the_table() -> None:
+    from oracle import KERNELS as ORACLE_KERNELS
+
+    assert set(ORACLE_KERNELS) == set(KERNELS)
+    assert set(PARAM_SETS) == set(fa.ACTIVATIONS)
+    for name, act in fa.ACTIVATIONS.items():
+        assert PARAM_SETS[name][0] == tuple(p.default for p in act.params), name
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_backward_broadcasts_as_numpy(name: str, backend: str) -> None:
+    x = make(np.float32, LAYOUTS[7], seed=11)  # 37 x 41
+    params = some_params(name)
+    for g in (np.float32(2.5), 2.5, make(np.float32, LAYOUTS[7], seed=12)[:1], np.ones((3, 1, 1))):
+        result = call(name, x, g, params, backend=backend)
+        shape = np.broadcast_shapes(np.shape(g), x.shape)
+        assert result.shape == shape, (np.shape(g), result.shape)
+        assert result.dtype == (np.float64 if np.ndim(g) == 3 else np.float32)
+        check(result, name, np.broadcast_to(x, shape), g, params, f"grad_out {np.shape(g)}")
+    with pytest.raises(ValueError, match="broadcast"):
+        call(name, x, np.ones(3), params, backend=backend)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_many_dimensions(name: str, backend: str) -> None:
+    """32 dimensions, transposed, into a C-order out: no Python loop per row."""
+    x = make(np.float64, LAYOUTS[6], seed=13)[:1000]
+    x = np.resize(x, 2**16).reshape((2,) * 16).transpose(np.arange(16)[::-1])
+    x = x.reshape(x.shape + (1,) * 16)
+    assert x.ndim == 32
+    g = np.ascontiguousarray(x[..., ::-1]) if name in BINARY else None
+    out = np.empty(x.shape)
+    call(name, x, g, some_params(name), out=out, backend=backend)
+    check(out, name, x, g, some_params(name), "32-d transposed")

@@ -69,7 +69,27 @@ def _cases():
     )
     yield "out-for-scalar", "relu", (1.0,), {"out": np.zeros(1)}, ValueError, "shape"
     yield "grad-shape", "relu_backward", (G, X.T), {}, ValueError, "(3, 4) and x (4, 3)"
-    yield "grad-broadcast", "leaky_relu_backward", (G[:1], X), {}, ValueError, "(1, 4)"
+    yield "grad-broadcast", "leaky_relu_backward", (G[:, :1].T, X), {}, ValueError, "(1, 3)"
+    yield "out-not-broadcast", "relu_backward", (G[:1], X), {"out": f32[:1]}, ValueError, "(1, 4)"
+    overlapping = np.lib.stride_tricks.as_strided(
+        np.zeros(12, np.float32), (3, 4), (0, 4), writeable=True
+    )
+    yield "out-self-overlap", "relu", (X,), {"out": overlapping}, ValueError, "overlaps itself"
+    tight = np.lib.stride_tricks.as_strided(
+        np.zeros(24, np.float32), (3, 4), (8, 2), writeable=True
+    )
+    yield "out-short-stride", "relu", (X,), {"out": tight}, ValueError, "overlaps itself"
+    yield "out-masked", "relu", (X,), {"out": np.ma.zeros((3, 4), np.float32)}, TypeError, "mask"
+    for dtype in (np.float16, np.float32):
+        x = X.astype(dtype)
+        yield (
+            f"alpha-overflows-{np.dtype(dtype)}",
+            "leaky_relu",
+            (x, 1e308),
+            {},
+            ValueError,
+            ("overflows in float32"),
+        )
     yield "backend-unknown", "relu", (X,), {"backend": "torch"}, ValueError, "'numba'"
     yield "backend-not-str", "relu", (X,), {"backend": 3}, ValueError, "'cython'"
     yield "backend-case", "relu", (X,), {"backend": "NumPy"}, ValueError, "'auto'"

@@ -1,20 +1,22 @@
-"""Hypothesis properties: any values, any alpha, against the scalar oracle; backward from output."""
+"""Hypothesis properties: any values and parameters against the oracle; backward from output."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from conftest import ALL_BACKENDS, require
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from oracle import BINARY, FUNCTIONS, USES_ALPHA, scalar_expected
+from oracle import expected, mismatch
 
 import fastact as fa
+from fastact._api import check_params
+from fastact._table import ACTIVATIONS, KERNELS, activation_of, is_backward
 
 DTYPES = (np.float16, np.float32, np.float64)
-alphas = st.floats(-4.0, 4.0, allow_nan=False, allow_infinity=False) | st.sampled_from(
-    [0.0, 0.01, 1e-30, 1e30, -1e-45]
+param = st.floats(-8.0, 8.0, allow_nan=False, allow_infinity=False) | st.sampled_from(
+    [0.0, 0.01, 1e-30, 1e30, -1e-45, 6.0, -3.0]
 )
 
 
@@ -28,58 +30,63 @@ def arrays(dtype, shape=None):
     return hnp.arrays(dtype, shape)
 
 
-def bits_equal(a: float, b: float, dtype) -> bool:
-    if np.isnan(a) and np.isnan(b):
-        return True
-    return dtype(a).tobytes() == dtype(b).tobytes()
+def draw_params(data, name: str) -> tuple[float, ...]:
+    act = activation_of(name)
+    params = tuple(data.draw(param, label=p.name) for p in act.params)
+    try:
+        check_params(act, params, name)
+    except ValueError:
+        assume(False)
+    return params
 
 
 @pytest.mark.parametrize("backend_name", ALL_BACKENDS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("name", FUNCTIONS)
-@settings(max_examples=40, deadline=None)
+@pytest.mark.parametrize("name", KERNELS)
+@settings(max_examples=30, deadline=None)
 @given(data=st.data())
-def test_matches_scalar_oracle(name, dtype, backend_name, data) -> None:
+def test_matches_the_oracle(name, dtype, backend_name, data) -> None:
     backend = require(backend_name)
     x = data.draw(arrays(dtype), label="x")
     g = data.draw(arrays(dtype, x.shape), label="grad_out")
-    alpha = data.draw(alphas, label="alpha")
-    args = (g, x) if name in BINARY else (x,)
-    if name in USES_ALPHA:
-        args += (alpha,)
-    with np.errstate(all="ignore"):
-        got = getattr(fa, name)(*args, backend=backend)
+    params = draw_params(data, name)
+    ct = np.float64 if dtype is np.float64 else np.float32
+    with np.errstate(over="ignore"):
+        assume(all(np.isfinite(ct(p)) for p in params))
+    args = (g, x) if is_backward(name) else (x,)
+    got = getattr(fa, name)(*args, *params, backend=backend)
     assert got.dtype == dtype and got.shape == x.shape
-    for idx in np.ndindex(x.shape):
-        want = scalar_expected(name, float(x[idx]), float(g[idx]), alpha, dtype)
-        assert bits_equal(float(got[idx]), want, dtype), (idx, x[idx], g[idx], got[idx], want)
+    problem = mismatch(got, *expected(name, x, g if is_backward(name) else None, params))
+    assert problem is None, problem
+
+
+FROM_OUTPUT = [a for a in ACTIVATIONS.values() if a.grad_from_output is not None]
 
 
 @pytest.mark.parametrize("backend_name", ALL_BACKENDS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@settings(max_examples=40, deadline=None)
+@pytest.mark.parametrize("act", FROM_OUTPUT, ids=lambda a: a.name)
+@settings(max_examples=30, deadline=None)
 @given(data=st.data())
-def test_backward_from_output_equals_backward_from_input(dtype, backend_name, data) -> None:
+def test_derivative_from_the_output_where_the_table_says(act, dtype, backend_name, data) -> None:
+    """``grad_from_output`` holds: f'(f(x)) == f'(x), so an in-place layer may keep the output."""
     backend = require(backend_name)
     x = data.draw(arrays(dtype), label="x")
     g = data.draw(arrays(dtype, x.shape), label="grad_out")
-    alpha = data.draw(st.floats(0.0, 4.0) | st.just(1e-30), label="alpha")
-    with np.errstate(all="ignore"):
-        y = fa.leaky_relu(x, alpha, backend=backend)
-        yr = fa.relu(x, backend=backend)
-        pairs = [
-            (fa.leaky_relu_backward(g, x, alpha), fa.leaky_relu_backward(g, y, alpha)),
-            (fa.leaky_relu_grad(x, alpha), fa.leaky_relu_grad(y, alpha)),
-            (fa.relu_backward(g, x), fa.relu_backward(g, yr)),
-            (fa.relu_grad(x), fa.relu_grad(yr)),
-        ]
-    for from_x, from_y in pairs:
-        np.testing.assert_array_equal(from_x, from_y)
-        assert from_x.tobytes() == from_y.tobytes() or np.isnan(from_x).any()
+    params = draw_params(data, act.name)
+    names = dict(zip((p.name for p in act.params), params, strict=True))
+    assume(eval(act.grad_from_output, {}, names))
+    f, grad, backward = (getattr(fa, k) for k in act.kernels)
+    y = f(x, *params, backend=backend)
+    for from_x, from_y in [
+        (grad(x, *params), grad(y, *params)),
+        (backward(g, x, *params), backward(g, y, *params)),
+    ]:
+        assert from_x.tobytes() == from_y.tobytes()
 
 
-def test_backward_from_output_fails_for_negative_alpha() -> None:
-    """The SPEC's caveat: with alpha < 0 the output no longer tells where x > 0."""
+def test_the_derivative_from_the_output_fails_where_the_table_says_not() -> None:
+    """leaky_relu with alpha < 0: the output no longer tells where x > 0."""
     x = np.array([-1.0])
     y = fa.leaky_relu(x, -0.5)  # 0.5 > 0
     assert fa.leaky_relu_grad(x, -0.5)[0] == -0.5

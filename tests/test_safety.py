@@ -1,10 +1,11 @@
-"""Many threads at once, and a child forked after parallel kernels ran: right answers, no hang.
+"""Threads, fork and the ecosystem's thread limits: right answers, no hang, no extra threads.
 
-Measured on this machine before fastact guarded against them: a child forked
-after Cython's GNU OpenMP ran hangs in its first parallel region, Numba's
-``omp`` layer kills such a child, and Numba's ``workqueue`` layer aborts the
-process when two threads launch parallel kernels at once. Every wait below
-has a timeout, so a hang fails the test instead of stalling CI.
+Measured on this machine before fastact had its fork rule: a child forked
+after GNU OpenMP ran (fastact's or Numba's) hangs in its first parallel
+region, and Numba's ``omp`` layer kills such a child. Every wait below has a
+timeout, so a hang fails the test instead of stalling CI. The thread counts
+are read from ``/proc/self/task`` in fresh processes: the OpenMP team's
+threads stay alive after a call, so they show how large it was.
 """
 
 from __future__ import annotations
@@ -20,17 +21,19 @@ from conftest import require, run_forked
 from oracle import expected
 
 import fastact as fa
-from fastact import _backends, _dispatch
+from fastact import _config
 
-# big enough that every backend takes its parallel kernels
-SIZE = 2 * _dispatch.PARALLEL_MIN_SIZE + 7
+# big enough that every backend runs it on a team
+SIZE = 4 * _config.MIN_PER_THREAD + 7
 TIMEOUT = 120
+linux_only = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
 
 
 def _data(seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return rng.standard_normal(SIZE).astype(np.float32), rng.standard_normal(SIZE).astype(
-        np.float32
+    return (
+        rng.standard_normal(SIZE).astype(np.float32),
+        rng.standard_normal(SIZE).astype(np.float32),
     )
 
 
@@ -38,24 +41,50 @@ def _correct(backend: str, seed: int) -> bool:
     g, x = _data(seed)
     y = fa.leaky_relu(x, 0.1, backend=backend)
     d = fa.leaky_relu_backward(g, x, 0.1, backend=backend)
-    want_y, _ = expected("leaky_relu", x, alpha=0.1)
-    want_d, _ = expected("leaky_relu_backward", x, g, alpha=0.1)
+    want_y, _ = expected("leaky_relu", x, params=(0.1,))
+    want_d, _ = expected("leaky_relu_backward", x, g, params=(0.1,))
     return y.tobytes() == want_y.tobytes() and d.tobytes() == want_d.tobytes()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_fork_after_parallel_kernels(backend: str) -> None:
-    assert fa.get_num_threads() > 1 or os.cpu_count() == 1
     assert _correct(backend, seed=1)  # the parent runs parallel kernels first
 
     def child() -> bool:
-        # the compiled fronts keep their own copy of the fork guard
-        runs = _compiled_parallel_runs()
-        ok = _correct(backend, seed=2) and not _dispatch.parallel_allowed()
-        return ok and _compiled_parallel_runs() == runs
+        return _correct(backend, seed=2) and fa.get_num_threads() == 1
 
     run_forked(child)
     assert _correct(backend, seed=3)  # and the parent still can
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_after_the_users_own_numba_prange() -> None:
+    """The user's parallel code, not fastact's, ran before the fork: the child still completes."""
+    numba = pytest.importorskip("numba")
+    code = """
+import os, numba, numpy as np, fastact as fa
+
+@numba.njit(parallel=True)
+def total(a):
+    s = 0.0
+    for i in numba.prange(a.size):
+        s += a[i]
+    return s
+
+total(np.ones(1_000_000))
+pid = os.fork()
+if pid == 0:
+    y = fa.relu(np.ones(4_000_000, np.float32))
+    os._exit(0 if y.sum() == 4_000_000 else 1)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+"""
+    del numba
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0"]
 
 
 def test_many_threads_at_once(backend: str) -> None:
@@ -75,51 +104,55 @@ def test_many_threads_at_once(backend: str) -> None:
     assert results == dict.fromkeys(range(8), True)
 
 
-def _compiled_parallel_runs() -> int:
-    """Parallel kernels the compiled fronts started (0 without the Cython extension)."""
-    if _backends.status("cython") is not None:
-        return 0
-    return _backends.load("cython")._cy.parallel_runs()
-
-
-def test_thread_limit_one_uses_serial_kernels(backend: str, monkeypatch) -> None:
-    used = []
-    real = _dispatch._run
-    monkeypatch.setattr(_dispatch, "_run", lambda fn, b, a, n: used.append(n) or real(fn, b, a, n))
-    x = np.ones(SIZE, np.float32)
-    fa.leaky_relu(x, 0.1, backend=backend)  # parallel may run here, before the limit
-    before, runs = fa.get_num_threads(), _compiled_parallel_runs()
-    used.clear()
-    try:
-        fa.set_num_threads(1)
-        for _ in range(3):
-            assert _correct(backend, seed=5)
-    finally:
-        fa.set_num_threads(before)
-    # the general path ran serial kernels only, and the compiled fronts none in parallel
-    assert set(used) <= {1} and _compiled_parallel_runs() == runs
-    assert used or backend == "auto"  # auto takes the compiled front for these arrays
-
-
-def test_auto_runs_a_new_large_call_in_parallel(tmp_path) -> None:
-    """The other side of the test above: without the limit, a parallel kernel runs.
-
-    In a fresh process, as the first call of its size: the policy tries
-    parallel first (later calls go where the timings say).
-    """
-    require("cython")
+def _threads_after_a_large_call(env: dict[str, str], setup: str = "") -> int:
+    """The size of the team of a large call: the threads it leaves, plus the caller's."""
     code = (
-        "import numpy as np, fastact as fa; from fastact._backends import _cy; "
-        f"fa.leaky_relu(np.ones({SIZE}, np.float32)); print(_cy.parallel_runs())"
+        "import os, numpy as np, fastact as fa\n"
+        f"{setup}\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        f"fa.relu(np.ones({SIZE}, np.float32))\n"
+        "print(len(os.listdir('/proc/self/task')) - before + 1)\n"
     )
-    env = {**os.environ, "FASTACT_NUM_THREADS": "2"}
-    done = subprocess.run(  # not from the source tree, whose fastact has no extension built
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "FASTACT_"))}
+    done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        env=env,
+        env={**clean, **env},
         timeout=TIMEOUT,
-        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["1"]
+    return int(done.stdout.split()[-1])
+
+
+@linux_only
+def test_the_ecosystems_thread_limits() -> None:
+    require("cython")
+    if _config.cpu_count() < 2:
+        pytest.skip("needs two CPUs")
+    assert _threads_after_a_large_call({}) == 2  # the team: main thread and one more
+    assert _threads_after_a_large_call({"OMP_NUM_THREADS": "1"}) == 1
+    assert _threads_after_a_large_call({"FASTACT_NUM_THREADS": "1"}) == 1
+    assert _threads_after_a_large_call({"OMP_NUM_THREADS": "3052"}) == 2  # capped at the CPUs
+    limited = "from threadpoolctl import threadpool_limits; threadpool_limits(1)"
+    pytest.importorskip("threadpoolctl")
+    assert _threads_after_a_large_call({}, setup=limited) == 1
+
+
+def test_set_num_threads_huge_is_capped_and_calls_keep_working() -> None:
+    before = _config._num_threads
+    try:
+        fa.set_num_threads(2**63)
+        assert fa.get_num_threads() == min(2**63, _config.cpu_count())
+        assert _correct("auto", seed=4)
+        assert fa.relu(np.ones(400_000)[::2]).sum() == 200_000
+    finally:
+        fa.set_num_threads(before)
+
+
+def test_team_rule_is_the_same_in_python_and_c() -> None:
+    require("cython")
+    from fastact._backends import _cy
+
+    for n in (0, 1, 32767, 32768, 65535, 65536, 98304, 10**6, 10**9):
+        assert _config.team_size(n) == _cy.team_size(n), n

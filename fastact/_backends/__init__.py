@@ -4,29 +4,26 @@ A backend is a module ``fastact._backends.<name>`` imported on first use, never
 by ``import fastact``. If importing it fails, the backend "cannot run" and the
 error text is kept as the reason. A backend module provides:
 
-``get_kernel(name: str, parallel: bool) -> Callable``
-    The kernel called ``name`` in ``fastact._kernels.KERNELS``. Unary kernels
-    are called ``k(x, out, alpha, nthreads)``, binary ones
-    ``k(g, x, out, alpha, nthreads)``. The caller (``fastact._api``) has
-    already checked everything: all arrays have the same shape and the same
-    native dtype (float16, float32 or float64), ``ndim`` is 1 or 2 with any
-    strides (negative and zero strides included for inputs), ``out`` is
-    writeable and is either one of the inputs itself (in place, identical
-    view) or overlaps none of them; ``alpha`` is a finite Python float (0.0
-    for kernels that do not use it); ``nthreads >= 1`` bounds the threads a
-    parallel kernel may use (serial kernels ignore it). Kernels return None.
+``run(kernel, inputs, out, params[, nthreads])``
+    Compute the kernel of that name (``fastact._table.KERNELS``) into
+    ``out``. The caller (``fastact._api``) has checked everything: ``inputs``
+    (``(x,)``, or ``(grad_out, x)`` for a backward kernel) are arrays of
+    ``out``'s shape (broadcast views included) and native dtype (float16,
+    float32 or float64), any layout and ``ndim``; ``out`` is writeable, does
+    not overlap itself, and is either an input itself or overlaps none;
+    ``params`` are finite Python floats, finite in the compute type, in
+    table order. ``nthreads`` (backends whose ``PARALLEL_RUNTIME`` is not
+    None) is the team size the dispatcher chose; 1 means serial.
 
 ``PARALLEL_RUNTIME: str | None``
-    The name of the threading runtime the parallel kernels use (for example
-    ``"openmp"``), or None when ``parallel=True`` gives the serial kernels.
-
-``PARALLEL_THREADSAFE: bool``
-    Whether parallel kernels may run from several threads at once. When False
-    the dispatcher never lets two of them run concurrently.
+    What the parallel kernels run on, or None when the backend is serial.
 
 ``info() -> dict[str, str]``
-    What ``show_config()`` prints for this backend (versions, build flags,
-    threading layer).
+    What ``show_config()`` prints for this backend.
+
+The fork rule, for every backend: a process forked from one that had more
+than one thread runs every kernel serially (``fastact._config``), because GNU
+OpenMP and Numba's layers cannot start a team there.
 """
 
 from __future__ import annotations
@@ -36,7 +33,7 @@ import threading
 from types import ModuleType
 
 #: every backend name, in the order ``show_config`` lists them
-BACKENDS: tuple[str, ...] = ("numba", "cython", "numpy")
+BACKENDS: tuple[str, ...] = ("cython", "numba", "numpy")
 
 _modules: dict[str, ModuleType] = {}
 _errors: dict[str, str] = {}

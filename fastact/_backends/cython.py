@@ -1,98 +1,59 @@
 """The Cython backend: compiled C loops, vectorised and parallel with OpenMP.
 
-The work happens in the extension ``fastact._backends._cy`` (rendered by
-``setup.py`` from ``_cy.pyx.tp`` and the formulas in ``fastact._kernels``);
-this module only adapts it to the backend contract of ``fastact._backends``.
-Importing it raises ImportError when the extension was not built, which makes
-the backend "cannot run" with that reason.
-
-Besides ``get_kernel`` it offers ``bind``, which returns the compiled fronts
-of the public functions (see ``fastact._api``): C functions that serve the
-common call (plain C-contiguous ndarrays of one native float dtype) whole,
-serial or parallel as the compiled timing policy says, and pass every other
-call to the Python function; and ``timings`` for ``show_config``.
+The work happens in the extension ``fastact._backends._cy``, rendered by
+``setup.py`` from ``_cy.pyx.tp`` and the activation table. Its NumPy ufuncs
+serve every call that reaches this module: NumPy's iterator walks any layout
+and ``ndim``, and hands long contiguous runs to the compiled loops whole,
+which split them over an OpenMP team. Importing this module raises
+ImportError when the extension is missing, which makes the backend "cannot
+run" with that reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
-from fastact import _dispatch
-from fastact._kernels import KERNELS
+import numpy as np
+
+from fastact._table import KERNELS
 
 try:
     from fastact._backends import _cy
 except ImportError as exc:
-    from pathlib import Path  # only here: import fastact loads this module
-
     here = Path(__file__).resolve().parent
-    hint = (
-        " (this is a source checkout: the extension is built by `pip install .`, "
-        "which installs elsewhere; run from another directory, or build in place "
-        "with `python setup.py build_ext --inplace`)"
-        if (here / "_cy.pyx.tp").exists() and not any(here.glob("_cy.*.so"))
-        else ""
-    )
-    raise ImportError(f"the Cython extension is not built: {exc}{hint}") from exc
+    if (here / "_cy.pyx.tp").exists():
+        hint = (
+            "this is fastact's source tree, where the extension is not built: "
+            "`pip install .` builds and installs it elsewhere (run from another "
+            "directory), `python setup.py build_ext --inplace` builds it here"
+        )
+    else:
+        hint = "this installation lacks its compiled extension: reinstall fastact"
+    raise ImportError(f"the Cython extension is not available ({exc}); {hint}") from exc
 
-from fastact._backends._cy import (
-    HAVE_OPENMP,
-    HAVE_STREAM,
-    bind,
-    empty_like,
-    result_cache,
-    timings,
-)
-
-__all__ = [
-    "HAVE_OPENMP",
-    "HAVE_STREAM",
-    "PARALLEL_RUNTIME",
-    "PARALLEL_THREADSAFE",
-    "bind",
-    "empty_like",
-    "get_kernel",
-    "info",
-    "result_cache",
-    "timings",
-]
-
-# The extension was rendered from the formulas; a stale build would compute
-# old formulas, so refuse it rather than give wrong numbers (or time with
-# another policy than the dispatcher's reference).
-if tuple(KERNELS) != tuple(_cy.KERNEL_NAMES) or _cy.TIMING_WINDOW != _dispatch.WINDOW:
+# A build from another table would compute other kernels: refuse it.
+if tuple(KERNELS) != tuple(_cy.KERNEL_NAMES):
     raise ImportError(
-        f"fastact._backends._cy was built from other kernels ({_cy.KERNEL_NAMES}) or "
-        f"another timing window ({_cy.TIMING_WINDOW}); rebuild it (pip install . or "
-        "python setup.py build_ext --inplace)"
+        "fastact._backends._cy was built from another activation table; rebuild it "
+        "(pip install . or python setup.py build_ext --inplace)"
     )
 
-#: OpenMP runs the parallel kernels; without it they are the serial ones
-PARALLEL_RUNTIME: str | None = "openmp" if HAVE_OPENMP else None
-#: every call owns its OpenMP team, so concurrent calls from threads are safe
-PARALLEL_THREADSAFE = True
+#: OpenMP runs the parallel loops; without it every call is serial
+PARALLEL_RUNTIME: str | None = "openmp" if _cy.HAVE_OPENMP else None
+#: what OpenMP would use now on the calling thread
+openmp_max_threads = _cy.openmp_max_threads
+#: the ufunc of every kernel, by name
+UFUNCS: dict[str, np.ufunc] = _cy.ufuncs()
 
-_SERIAL = {name: getattr(_cy, f"{name}_serial") for name in KERNELS}
-_PARALLEL = {name: getattr(_cy, f"{name}_parallel") for name in KERNELS}
 
+def run(kernel: str, inputs: tuple[np.ndarray, ...], out: np.ndarray, params: tuple) -> None:
+    """Compute ``kernel`` of ``inputs`` into ``out`` (see ``fastact._backends``).
 
-def get_kernel(name: str, parallel: bool) -> Callable[..., None]:
-    """Return the compiled kernel ``name``.
-
-    Parameters
-    ----------
-    name : str
-        A key of ``fastact._kernels.KERNELS``.
-    parallel : bool
-        Whether the kernel may use up to ``nthreads`` OpenMP threads (it
-        stays on one thread for arrays too small to gain from more).
-
-    Returns
-    -------
-    callable
-        ``k(x, out, alpha, nthreads)`` or ``k(g, x, out, alpha, nthreads)``.
+    The team size comes from the settings ``fastact._config`` handed the
+    extension (``_cy.configure``), as for every compiled call.
     """
-    return (_PARALLEL if parallel else _SERIAL)[name]
+    ct = np.float64 if out.dtype == np.float64 else np.float32
+    UFUNCS[kernel](*inputs, *(ct(p) for p in params), out=out, casting="no")
 
 
 def info() -> dict[str, str]:
@@ -107,7 +68,6 @@ def info() -> dict[str, str]:
         "cython": _cy.BUILD_CYTHON,
         "compiler": _cy.BUILD_COMPILER,
         "cflags": _cy.BUILD_CFLAGS,
-        "threading": "OpenMP" if HAVE_OPENMP else "none (built without OpenMP: serial only)",
+        "threading": "OpenMP" if _cy.HAVE_OPENMP else "none (built without OpenMP: serial only)",
         "vector ISA": _cy.cpu_level(),
-        "streaming stores": "yes" if HAVE_STREAM else "no (GCC or Clang on x86-64 only)",
     }

@@ -1,12 +1,12 @@
-"""The NumPy reference backend: the formulas of ``_kernels`` evaluated with ufuncs.
+"""The NumPy reference backend: every kernel written out with NumPy ufuncs.
 
-It is correct by construction, serves wherever nothing faster can run, and is
-the backend the others are tested against. Each kernel computes a boolean mask
-of ``cond`` once (the only temporary, one byte an element), then writes
-``then`` where the mask holds and ``other`` where it does not, straight into
-``out``. Because every value reads its operands at the same element it
-writes, and the mask is taken before anything is written, ``out`` may be one
-of the inputs.
+It is the plain twin of the compiled kernels: it serves wherever nothing
+faster can run, and the benchmarks time it as the NumPy code a careful user
+would write. Each function below is named after its kernel, takes the arrays
+(already broadcast, any layout) and the parameters as scalars of the compute
+type (float32 for float16 and float32 arrays, float64 for float64), and
+returns the result in the arrays' dtype. Arithmetic happens in the compute
+type and is rounded once; a result that is an input is that input's bits.
 """
 
 from __future__ import annotations
@@ -15,63 +15,69 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fastact._kernels import KERNELS, Kernel
-
-PARALLEL_RUNTIME = None
-PARALLEL_THREADSAFE = True
-
-_COMPARE = {"<": np.less, ">": np.greater}
+PARALLEL_RUNTIME: str | None = None
 
 
-def _compute_type(dtype: np.dtype) -> type[np.floating]:
-    # float16 is computed in float32 and rounded once, as PyTorch does.
-    return np.float32 if dtype == np.float16 else dtype.type
+def _ct(x: np.ndarray) -> np.ndarray:
+    """``x`` in its compute type (float16 is computed in float32)."""
+    return x.astype(np.float32) if x.dtype == np.float16 else x
 
 
-def _write(expr: str, ops: dict[str, np.ndarray], alpha: float, out: np.ndarray, where) -> None:
-    """Write the value ``expr`` into ``out`` where ``where`` holds."""
-    ct = _compute_type(out.dtype)
-    if expr in ops:
-        np.copyto(out, ops[expr], where=where)
-    elif expr == "a":
-        # alpha in the compute type, then rounded to the array's dtype
-        np.copyto(out, ct(alpha), where=where, casting="unsafe")
-    elif expr in ("0", "1"):
-        np.copyto(out, int(expr), where=where)
-    else:
-        factor, _, operand = expr.partition(" * ")
-        if factor != "a" or operand not in ops:
-            raise NotImplementedError(f"numpy backend cannot evaluate {expr!r}")
-        np.multiply(ops[operand], ct(alpha), out=out, where=where, dtype=ct, casting="same_kind")
+def _const(x: np.ndarray, value: float) -> np.generic:
+    return x.dtype.type(value)
 
 
-def _make(kernel: Kernel) -> Callable[..., None]:
-    name, op, zero = kernel.cond.split()
-    if name != "x" or zero != "0" or op not in _COMPARE:
-        raise NotImplementedError(f"numpy backend cannot evaluate {kernel.cond!r}")
-    compare = _COMPARE[op]
-
-    def run(*args: object) -> None:
-        *arrays, out, alpha, _nthreads = args
-        ops = dict(zip(kernel.inputs, arrays, strict=True))
-        mask = compare(ops["x"], 0)
-        # inf * 0 and overflow are part of the formulas, not something to warn about
-        with np.errstate(all="ignore"):
-            _write(kernel.then, ops, alpha, out, mask)
-            np.logical_not(mask, out=mask)
-            _write(kernel.other, ops, alpha, out, mask)
-
-    run.__name__ = kernel.name
-    run.__qualname__ = kernel.name
-    return run
+def _rounded(value: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return value.astype(like.dtype, copy=False)
 
 
-_RUNNERS = {name: _make(kernel) for name, kernel in KERNELS.items()}
+def relu(x, *p):
+    return np.where(x < 0, _const(x, 0), x)
 
 
-def get_kernel(name: str, parallel: bool) -> Callable[..., None]:
-    """Return the kernel ``name``; NumPy has no parallel kernels."""
-    return _RUNNERS[name]
+def relu_grad(x, *p):
+    return np.where(x > 0, _const(x, 1), _const(x, 0))
+
+
+def relu_backward(g, x, *p):
+    return np.where(x > 0, g, _const(g, 0))
+
+
+def leaky_relu(x, alpha):
+    return np.where(x > 0, x, _rounded(alpha * _ct(x), x))
+
+
+def leaky_relu_grad(x, alpha):
+    return np.where(x > 0, _const(x, 1), _const(x, alpha))
+
+
+def leaky_relu_backward(g, x, alpha):
+    return np.where(x > 0, g, _rounded(alpha * _ct(g), g))
+
+
+def relu6(x, *p):
+    return np.where(x < 0, _const(x, 0), np.where(x > 6, _const(x, 6), x))
+
+
+def relu6_grad(x, *p):
+    return np.where((x > 0) & (x < 6), _const(x, 1), _const(x, 0))
+
+
+def relu6_backward(g, x, *p):
+    return np.where((x > 0) & (x < 6), g, _const(g, 0))
+
+
+def run(kernel: str, inputs: tuple[np.ndarray, ...], out: np.ndarray, params: tuple) -> None:
+    """Compute ``kernel`` of ``inputs`` into ``out`` (see ``fastact._backends``).
+
+    The result is computed whole before ``out`` is written, so an interrupted
+    call leaves ``out`` as it was, and ``out`` may be an input.
+    """
+    fn: Callable[..., np.ndarray] = globals()[kernel]
+    ct = np.float64 if out.dtype == np.float64 else np.float32
+    with np.errstate(all="ignore"):  # inf * 0 and overflow are the formulas' results
+        result = fn(*inputs, *(ct(p) for p in params))
+    np.copyto(out, result, casting="no")
 
 
 def info() -> dict[str, str]:

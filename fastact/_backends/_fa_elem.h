@@ -1,0 +1,74 @@
+/*
+ * The element functions of the Cython backend: one per kernel of
+ * fastact/_table.py, under the kernel's name, in C.
+ *
+ * This file is included twice by _fa_kernels.h, with FA_T the compute type
+ * (float, then double) and FA_(name) the name with its suffix (_f32, then
+ * _f64), so that each formula is written once for both. float16 arrays are
+ * computed by the float versions and rounded once (_fa_kernels.h).
+ *
+ * Signatures: f(x, p) for forward and derivative, f(g, x, p) for the fused
+ * backward pass; p holds the parameters in table order, already in the
+ * compute type.
+ *
+ * Exactness: every branch is a comparison, and both sides are computed and
+ * selected on their bits (FA_(sel)): without -ffast-math GCC does not move a
+ * multiplication out of a branch, so only the select form vectorises. A side
+ * that is an operand is that operand's bits, so NaN payloads and the sign of
+ * zero pass through. The build passes -ffp-contract=off, so a * b + c is
+ * never fused into one rounding.
+ */
+
+/* relu: 0 if x < 0 else x */
+static inline FA_T FA_(relu)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    return FA_(sel)(x < 0, 0, x);
+}
+
+static inline FA_T FA_(relu_grad)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    return FA_(sel)(x > 0, 1, 0);
+}
+
+static inline FA_T FA_(relu_backward)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    return FA_(sel)(x > 0, g, 0);
+}
+
+/* leaky_relu(alpha): x if x > 0 else alpha * x */
+static inline FA_T FA_(leaky_relu)(FA_T x, const FA_T *p)
+{
+    return FA_(sel)(x > 0, x, p[0] * x);
+}
+
+static inline FA_T FA_(leaky_relu_grad)(FA_T x, const FA_T *p)
+{
+    return FA_(sel)(x > 0, 1, p[0]);
+}
+
+static inline FA_T FA_(leaky_relu_backward)(FA_T g, FA_T x, const FA_T *p)
+{
+    return FA_(sel)(x > 0, g, p[0] * g);
+}
+
+/* relu6: 0 if x < 0 else (6 if x > 6 else x) */
+static inline FA_T FA_(relu6)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    return FA_(sel)(x < 0, 0, FA_(sel)(x > 6, 6, x));
+}
+
+static inline FA_T FA_(relu6_grad)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    return FA_(sel)((x > 0) & (x < 6), 1, 0);
+}
+
+static inline FA_T FA_(relu6_backward)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    return FA_(sel)((x > 0) & (x < 6), g, 0);
+}
