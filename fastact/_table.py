@@ -119,6 +119,60 @@ ACTIVATIONS: dict[str, Activation] = {
             notes="NaN and -0.0 pass through unchanged; -inf gives 0 and inf gives 6.",
             grad_from_output="True",
         ),
+        Activation(
+            "hardtanh",
+            (
+                Param("min_val", -1.0, "The lower bound."),
+                Param("max_val", 1.0, "The upper bound; at least ``min_val``."),
+            ),
+            "exact",
+            forward="min_val if x < min_val else (max_val if x > max_val else x)",
+            grad="1 if min_val < x < max_val else 0",
+            backward="grad_out if min_val < x < max_val else 0",
+            layer="Hardtanh",
+            example=(
+                "[-2.0, -0.0, 0.5, 3.0]",
+                "array([-1. , -0. ,  0.5,  1. ])",
+                "array([0., 1., 1., 0.])",
+                "array([0., 2., 2., 0.])",
+            ),
+            notes="NaN and -0.0 pass through unchanged (PyTorch's clamp may give +0.0).",
+            # the bounds must be exact in every dtype (float16 included), or
+            # an output rounded to a bound could fall inside the open interval
+            grad_from_output="all(v.is_integer() and abs(v) <= 2048 for v in (min_val, max_val))",
+            requires=("min_val <= max_val", "hardtanh needs min_val <= max_val"),
+        ),
+        Activation(
+            "hardsigmoid",
+            (),
+            "exact",
+            forward="t / 6 with t = x + 3 clipped to [0, 6] as in relu6",
+            grad="1/6 if -3 < x < 3 else 0",
+            backward="grad_out * (1/6) if -3 < x < 3 else 0",
+            layer="Hardsigmoid",
+            example=(
+                "[-4.0, -0.0, 1.5, 3.0]",
+                "array([0.  , 0.5 , 0.75, 1.  ])",
+                "array([0.        , 0.16666667, 0.16666667, 0.        ])",
+                "array([0.        , 0.33333333, 0.33333333, 0.        ])",
+            ),
+            notes="1/6 is the compute type's (PyTorch's float64 derivative uses float32's).",
+        ),
+        Activation(
+            "hardswish",
+            (),
+            "exact",
+            forward="(x * t) / 6 with t = x + 3 clipped to [0, 6] as in relu6",
+            grad="0 if x <= -3 else (x / 3 + 0.5 if x < 3 else 1)",
+            backward="0 if x <= -3 else (grad_out * (x / 3 + 0.5) if x < 3 else grad_out)",
+            layer="Hardswish",
+            example=(
+                "[-4.0, -0.0, 1.5, 3.0]",
+                "array([-0.   , -0.   ,  1.125,  3.   ])",
+                "array([0. , 0.5, 1. , 1. ])",
+                "array([0., 1., 2., 2.])",
+            ),
+        ),
     )
 }
 

@@ -14,12 +14,16 @@ PARAM_SETS: dict[str, list[tuple[float, ...]]] = {
     "relu": [()],
     "leaky_relu": [(0.01,), (0.0,), (0.2,), (float(np.exp(-2)),), (1.0,), (-0.5,)],
     "relu6": [()],
+    "hardtanh": [(-1.0, 1.0), (-2.0, 3.0), (0.0, 6.0), (0.25, 0.25), (-1e30, -0.5)],
+    "hardsigmoid": [()],
+    "hardswish": [()],
 }
 
 
 def _formulas(x, g, p, ct, dt):
     """Each kernel's (result, arithmetic) on x (and g), in the SPEC's words."""
     a = ct(p[0]) if p else None
+    b = ct(p[1]) if len(p) > 1 else None
     pos = x > 0
     none = np.zeros(x.shape, dtype=bool)
 
@@ -28,6 +32,12 @@ def _formulas(x, g, p, ct, dt):
 
     def c(v):
         return dt.type(v)
+
+    def clip6(t):  # relu6 of t, in its own type
+        return np.where(t < 0, t.dtype.type(0), np.where(t > 6, t.dtype.type(6), t))
+
+    mid = (x > -3) & (x < 3)
+    ones = np.ones(x.shape, dtype=bool)
 
     return {
         "relu": lambda: (np.where(x < 0, c(0), x), none),
@@ -39,6 +49,28 @@ def _formulas(x, g, p, ct, dt):
         "relu6": lambda: (np.where(x < 0, c(0), np.where(x > 6, c(6), x)), none),
         "relu6_grad": lambda: (np.where((x > 0) & (x < 6), c(1), c(0)), none),
         "relu6_backward": lambda: (np.where((x > 0) & (x < 6), g, c(0)), none),
+        "hardtanh": lambda: (np.where(x < a, c(a), np.where(x > b, c(b), x)), none),
+        "hardtanh_grad": lambda: (np.where((a < x) & (x < b), c(1), c(0)), none),
+        "hardtanh_backward": lambda: (np.where((a < x) & (x < b), g, c(0)), none),
+        "hardsigmoid": lambda: (rnd(clip6(x.astype(ct) + ct(3)) / ct(6)), ones),
+        "hardsigmoid_grad": lambda: (np.where(mid, c(ct(1) / ct(6)), c(0)), none),
+        "hardsigmoid_backward": lambda: (
+            np.where(mid, rnd(g.astype(ct) * (ct(1) / ct(6))), c(0)),
+            mid,
+        ),
+        "hardswish": lambda: (rnd(x.astype(ct) * clip6(x.astype(ct) + ct(3)) / ct(6)), ones),
+        "hardswish_grad": lambda: (
+            np.where(x <= -3, c(0), np.where(x < 3, rnd(x.astype(ct) / ct(3) + ct(0.5)), c(1))),
+            mid,
+        ),
+        "hardswish_backward": lambda: (
+            np.where(
+                x <= -3,
+                c(0),
+                np.where(x < 3, rnd(g.astype(ct) * (x.astype(ct) / ct(3) + ct(0.5))), g),
+            ),
+            ~(x <= -3),
+        ),
     }
 
 

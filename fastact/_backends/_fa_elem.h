@@ -72,3 +72,60 @@ static inline FA_T FA_(relu6_backward)(FA_T g, FA_T x, const FA_T *p)
     (void)p;
     return FA_(sel)((x > 0) & (x < 6), g, 0);
 }
+
+/* hardtanh(min_val, max_val): min_val if x < min_val else (max_val if x > max_val else x) */
+static inline FA_T FA_(hardtanh)(FA_T x, const FA_T *p)
+{
+    return FA_(sel)(x < p[0], p[0], FA_(sel)(x > p[1], p[1], x));
+}
+
+static inline FA_T FA_(hardtanh_grad)(FA_T x, const FA_T *p)
+{
+    return FA_(sel)((x > p[0]) & (x < p[1]), 1, 0);
+}
+
+static inline FA_T FA_(hardtanh_backward)(FA_T g, FA_T x, const FA_T *p)
+{
+    return FA_(sel)((x > p[0]) & (x < p[1]), g, 0);
+}
+
+/* hardsigmoid: t / 6 with t = x + 3 clipped to [0, 6]. 1/6 is rounded once
+ * in the compute type, as the constant of the derivative. */
+static inline FA_T FA_(hardsigmoid)(FA_T x, const FA_T *p)
+{
+    FA_T t = x + 3;
+    (void)p;
+    return FA_(sel)(t < 0, 0, FA_(sel)(t > 6, 6, t)) / 6;
+}
+
+static inline FA_T FA_(hardsigmoid_grad)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    return FA_(sel)((x > -3) & (x < 3), (FA_T)1 / 6, 0);
+}
+
+static inline FA_T FA_(hardsigmoid_backward)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    return FA_(sel)((x > -3) & (x < 3), g * ((FA_T)1 / 6), 0);
+}
+
+/* hardswish: (x * t) / 6 with t = x + 3 clipped to [0, 6] */
+static inline FA_T FA_(hardswish)(FA_T x, const FA_T *p)
+{
+    FA_T t = x + 3;
+    (void)p;
+    return (x * FA_(sel)(t < 0, 0, FA_(sel)(t > 6, 6, t))) / 6;
+}
+
+static inline FA_T FA_(hardswish_grad)(FA_T x, const FA_T *p)
+{
+    (void)p;
+    return FA_(sel)(x <= -3, 0, FA_(sel)(x < 3, x / 3 + (FA_T)0.5, 1));
+}
+
+static inline FA_T FA_(hardswish_backward)(FA_T g, FA_T x, const FA_T *p)
+{
+    (void)p;
+    return FA_(sel)(x <= -3, 0, FA_(sel)(x < 3, g * (x / 3 + (FA_T)0.5), g));
+}

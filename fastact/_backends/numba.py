@@ -98,6 +98,57 @@ def relu6_backward(g, x, p):
     return g if (x > 0) & (x < 6) else like(g, 0)
 
 
+@_jit
+def hardtanh(x, p):
+    return p[0] if x < p[0] else (p[1] if x > p[1] else x)
+
+
+@_jit
+def hardtanh_grad(x, p):
+    return like(x, 1) if (x > p[0]) & (x < p[1]) else like(x, 0)
+
+
+@_jit
+def hardtanh_backward(g, x, p):
+    return g if (x > p[0]) & (x < p[1]) else like(g, 0)
+
+
+@_jit
+def hardsigmoid(x, p):
+    t = x + like(x, 3)
+    return (like(x, 0) if t < 0 else (like(x, 6) if t > 6 else t)) / like(x, 6)
+
+
+@_jit
+def hardsigmoid_grad(x, p):
+    return like(x, 1) / like(x, 6) if (x > -3) & (x < 3) else like(x, 0)
+
+
+@_jit
+def hardsigmoid_backward(g, x, p):
+    return g * (like(g, 1) / like(g, 6)) if (x > -3) & (x < 3) else like(g, 0)
+
+
+@_jit
+def hardswish(x, p):
+    t = x + like(x, 3)
+    return (x * (like(x, 0) if t < 0 else (like(x, 6) if t > 6 else t))) / like(x, 6)
+
+
+@_jit
+def hardswish_grad(x, p):
+    if x <= -3:
+        return like(x, 0)
+    return x / like(x, 3) + like(x, 0.5) if x < 3 else like(x, 1)
+
+
+@_jit
+def hardswish_backward(g, x, p):
+    if x <= -3:
+        return like(g, 0)
+    return g * (x / like(x, 3) + like(x, 0.5)) if x < 3 else g
+
+
 def _loops(kernel: str, half: bool) -> tuple[Any, Any]:
     """The serial and parallel contiguous loops of ``kernel``: ``loop(g, x, out, p[, n])``."""
     elem = globals()[kernel]

@@ -67,6 +67,59 @@ def relu6_backward(g, x, *p):
     return np.where((x > 0) & (x < 6), g, _const(g, 0))
 
 
+def hardtanh(x, min_val, max_val):
+    low, high = _rounded(min_val, x), _rounded(max_val, x)
+    return np.where(x < min_val, low, np.where(x > max_val, high, x))
+
+
+def hardtanh_grad(x, min_val, max_val):
+    return np.where((x > min_val) & (x < max_val), _const(x, 1), _const(x, 0))
+
+
+def hardtanh_backward(g, x, min_val, max_val):
+    return np.where((x > min_val) & (x < max_val), g, _const(g, 0))
+
+
+def _clipped_x_plus_3(x: np.ndarray) -> np.ndarray:
+    t = _ct(x) + 3
+    return np.where(t < 0, t.dtype.type(0), np.where(t > 6, t.dtype.type(6), t))
+
+
+def hardsigmoid(x, *p):
+    return _rounded(_clipped_x_plus_3(x) / 6, x)
+
+
+def _sixth(x: np.ndarray) -> np.generic:
+    return _ct(x).dtype.type(1) / 6
+
+
+def hardsigmoid_grad(x, *p):
+    return np.where((x > -3) & (x < 3), _const(x, _sixth(x)), _const(x, 0))
+
+
+def hardsigmoid_backward(g, x, *p):
+    return np.where((x > -3) & (x < 3), _rounded(_ct(g) * _sixth(g), g), _const(g, 0))
+
+
+def hardswish(x, *p):
+    return _rounded((_ct(x) * _clipped_x_plus_3(x)) / 6, x)
+
+
+def _hardswish_slope(x: np.ndarray) -> np.ndarray:
+    c = _ct(x)
+    return c / 3 + c.dtype.type(0.5)
+
+
+def hardswish_grad(x, *p):
+    inner = np.where(x < 3, _rounded(_hardswish_slope(x), x), _const(x, 1))
+    return np.where(x <= -3, _const(x, 0), inner)
+
+
+def hardswish_backward(g, x, *p):
+    inner = np.where(x < 3, _rounded(_ct(g) * _hardswish_slope(x), g), g)
+    return np.where(x <= -3, _const(g, 0), inner)
+
+
 def run(kernel: str, inputs: tuple[np.ndarray, ...], out: np.ndarray, params: tuple) -> None:
     """Compute ``kernel`` of ``inputs`` into ``out`` (see ``fastact._backends``).
 
