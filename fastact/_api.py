@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from fastact import _backends, _config, _dispatch
+from fastact import _backends, _config, _containers, _dispatch
 from fastact._table import ACTIVATIONS, KERNELS, Activation, activation_of, is_backward
 
 _KINDS_AS_FLOAT64 = "biu"
@@ -140,6 +140,8 @@ def _call(
     name = _config.get_backend() if backend is None else _config.check_backend_name(backend)
     act = activation_of(kernel)
     params = check_params(act, values, kernel)
+    if _containers.takes(inputs, out):
+        return _containers.call(kernel, inputs, params, out, name)
     x = _as_float_array(inputs[-1], kernel, "x")
     arrays: tuple[np.ndarray, ...] = (x,)
     shape = x.shape

@@ -43,7 +43,7 @@ def draw_params(data, name: str) -> tuple[float, ...]:
 @pytest.mark.parametrize("backend_name", ALL_BACKENDS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("name", KERNELS)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(data=st.data())
 def test_matches_the_oracle(name, dtype, backend_name, data) -> None:
     backend = require(backend_name)
@@ -66,7 +66,7 @@ FROM_OUTPUT = [a for a in ACTIVATIONS.values() if a.grad_from_output is not None
 @pytest.mark.parametrize("backend_name", ALL_BACKENDS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("act", FROM_OUTPUT, ids=lambda a: a.name)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(data=st.data())
 def test_derivative_from_the_output_where_the_table_says(act, dtype, backend_name, data) -> None:
     """``grad_from_output`` holds: f'(f(x)) == f'(x), so an in-place layer may keep the output."""
