@@ -56,13 +56,20 @@ class _Type:
         self.suffix, self.ctype, self.ptype = suffix, ctype, ptype
         self.npy, self.npy_param = npy, npy_param
 
+    def load(self, element: str) -> str:
+        """C for an element's value in the compute type."""
+        return f"fa_h2f({element})" if self.suffix == "f16" else element
+
     def elem(self, k: _Attrs, i: str, g: str = "g", x: str = "x") -> str:
         """C for ``f(g[i], x[i], p)``; float16 goes through float32, rounded once."""
+        return self.elem_named(k.name, i, g, x, k.backward)
+
+    def elem_named(self, name: str, i: str, g: str, x: str, backward: bool = True) -> str:
+        """C for kernel ``name``'s element function at index ``i``."""
+        ops = [self.load(f"{g}[{i}]")] * backward + [self.load(f"{x}[{i}]")]
         if self.suffix == "f16":
-            ops = [f"fa_h2f({g}[{i}])"] * k.backward + [f"fa_h2f({x}[{i}])"]
-            return f"fa_f2h(fa_{k.name}_f32({', '.join(ops)}, p))"
-        ops = [f"{g}[{i}]"] * k.backward + [f"{x}[{i}]"]
-        return f"fa_{k.name}_{self.suffix}({', '.join(ops)}, p)"
+            return f"fa_f2h(fa_{name}_f32({', '.join(ops)}, p))"
+        return f"fa_{name}_{self.suffix}({', '.join(ops)}, p)"
 
 
 TYPES = [

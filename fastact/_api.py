@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 
 from fastact import _backends, _config, _containers, _dispatch
-from fastact._table import ACTIVATIONS, KERNELS, Activation, activation_of, is_backward
+from fastact._table import (
+    ACTIVATIONS,
+    KERNELS,
+    REDUCTION_BLOCK,
+    Activation,
+    activation_of,
+    is_backward,
+)
 
 _KINDS_AS_FLOAT64 = "biu"
 
@@ -129,6 +136,70 @@ def _unalias(arr: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out if same_view else arr.copy()
 
 
+def _arrays(kernel: str, inputs: tuple[object, ...]) -> tuple[tuple[np.ndarray, ...], tuple]:
+    """The inputs as float arrays of one dtype, and the shape they broadcast to."""
+    x = _as_float_array(inputs[-1], kernel, "x")
+    if len(inputs) == 1:
+        return (x,), x.shape
+    g = _as_float_array(inputs[0], kernel, "grad_out")
+    try:
+        shape = np.broadcast_shapes(g.shape, x.shape)
+    except ValueError:
+        raise ValueError(
+            f"fastact.{kernel}: grad_out {g.shape} and x {x.shape} do not broadcast together"
+        ) from None
+    if g.dtype != x.dtype:
+        # a Python scalar takes the array's dtype, as in NumPy's own arithmetic
+        weak = isinstance(inputs[0], float | int) and not isinstance(inputs[0], bool)
+        common = x.dtype if weak else np.result_type(g.dtype, x.dtype)
+        g, x = g.astype(common), x.astype(common)
+    return (g, x), shape
+
+
+def _check_finite_in(values: dict[str, object], dtype: np.dtype, kernel: str) -> None:
+    """Parameters that round to inf in the computation type of ``dtype`` raise ValueError."""
+    ct = _compute_type(dtype)
+    with np.errstate(over="ignore"):
+        for name, v in values.items():
+            if not np.isfinite(np.asarray(v, ct)).all():
+                raise ValueError(
+                    f"fastact.{kernel}: {name}={v!r} overflows in {np.dtype(ct).name}, "
+                    f"the computation type of {dtype.name} arrays"
+                )
+
+
+def _result(out: object, like: np.ndarray, shape: tuple, kernel: str) -> np.ndarray:
+    """``out`` checked, or a new array laid out like ``like`` (when it has the shape)."""
+    if out is None:
+        return np.empty_like(like) if like.shape == shape else np.empty(shape, like.dtype)
+    return _check_out(out, shape, like.dtype, kernel)
+
+
+def _run(
+    kernel: str,
+    arrays: tuple[np.ndarray, ...],
+    shape: tuple,
+    params: tuple,
+    result: np.ndarray,
+    backend: str,
+) -> None:
+    """Run an elementwise kernel into ``result`` (checked) on the backend ``backend`` names."""
+    module = _dispatch.resolve(backend)
+    arrays = tuple(
+        _unalias(np.broadcast_to(a, shape) if a.shape != shape else a, result) for a in arrays
+    )
+    if result.size:
+        _dispatch.execute(module, kernel, arrays, result, params)
+
+
+def _returned(out: object, result: np.ndarray, x: object) -> Any:
+    if out is not None:
+        return out
+    if result.ndim == 0 and not isinstance(x, np.ndarray):
+        return result[()]
+    return result
+
+
 def _call(
     kernel: str,
     inputs: tuple[object, ...],
@@ -142,47 +213,249 @@ def _call(
     params = check_params(act, values, kernel)
     if _containers.takes(inputs, out):
         return _containers.call(kernel, inputs, params, out, name)
-    x = _as_float_array(inputs[-1], kernel, "x")
-    arrays: tuple[np.ndarray, ...] = (x,)
-    shape = x.shape
-    if len(inputs) == 2:
-        g = _as_float_array(inputs[0], kernel, "grad_out")
-        try:
-            shape = np.broadcast_shapes(g.shape, x.shape)
-        except ValueError:
-            raise ValueError(
-                f"fastact.{kernel}: grad_out {g.shape} and x {x.shape} do not broadcast together"
-            ) from None
-        if g.dtype != x.dtype:
-            # a Python scalar takes the array's dtype, as in NumPy's own arithmetic
-            weak = isinstance(inputs[0], float | int) and not isinstance(inputs[0], bool)
-            common = x.dtype if weak else np.result_type(g.dtype, x.dtype)
-            g, x = g.astype(common), x.astype(common)
-        arrays = (g, x)
-    dtype = x.dtype
-    ct = _compute_type(dtype)
-    with np.errstate(over="ignore"):
-        for p, v in zip(act.params, params, strict=True):
-            if not math.isfinite(ct(v)):
-                raise ValueError(
-                    f"fastact.{kernel}: {p.name}={v!r} overflows in {np.dtype(ct).name}, "
-                    f"the computation type of {dtype.name} arrays"
-                )
-    if out is None:
-        result = np.empty_like(x) if x.shape == shape else np.empty(shape, dtype)
-    else:
-        result = _check_out(out, shape, dtype, kernel)
-    module = _dispatch.resolve(name)
-    arrays = tuple(
-        _unalias(np.broadcast_to(a, shape) if a.shape != shape else a, result) for a in arrays
+    arrays, shape = _arrays(kernel, inputs)
+    _check_finite_in(dict(zip((p.name for p in act.params), params, strict=True)),
+                     arrays[-1].dtype, kernel)  # fmt: skip
+    result = _result(out, arrays[-1], shape, kernel)
+    _run(kernel, arrays, shape, params, result, name)
+    return _returned(out, result, inputs[-1])
+
+
+def _check_weight(
+    weight: object, x: np.ndarray, axis: object, fname: str
+) -> tuple[np.ndarray, int | None]:
+    """prelu's weight as float64 (0-d, or 1-D along ``axis``), and the axis normalised."""
+    if isinstance(weight, numbers.Real) and not isinstance(weight, bool):
+        return np.asarray(check_param(weight, "weight", fname)), None
+    w = np.asarray(weight)
+    if w.dtype.kind not in "fiu" or w.ndim > 1:
+        raise TypeError(
+            f"fastact.{fname}: weight must be a real number or a 1-D array of them, "
+            f"got {type(weight).__name__} of dtype {w.dtype} and shape {w.shape}"
+        )
+    w = w.astype(np.float64)
+    if not np.isfinite(w).all():
+        raise ValueError(f"fastact.{fname}: weight must be finite, got {weight!r}")
+    if w.ndim == 0:
+        return w, None
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"fastact.{fname}: axis must be an integer, got {axis!r}")
+    if not -x.ndim <= int(axis) < x.ndim:
+        raise ValueError(f"fastact.{fname}: axis {axis} is out of range for {x.ndim}-d x")
+    ax = int(axis) % x.ndim
+    if w.shape[0] != x.shape[ax]:
+        raise ValueError(
+            f"fastact.{fname}: weight has {w.shape[0]} slopes, x has {x.shape[ax]} "
+            f"channels on axis {ax}"
+        )
+    return w, ax
+
+
+def _along(w: np.ndarray, ax: int | None, ndim: int) -> np.ndarray:
+    """``w`` shaped to broadcast along axis ``ax`` of an ``ndim``-d array."""
+    if ax is None:
+        return w
+    return w.reshape([w.shape[0] if i == ax else 1 for i in range(ndim)])
+
+
+def _channel(
+    kernel: str,
+    inputs: tuple[object, ...],
+    weight: object,
+    axis: object,
+    out: object,
+    backend: object,
+) -> tuple[str, tuple[np.ndarray, ...], tuple, np.ndarray, int | None, np.ndarray]:
+    """The checks of the prelu functions: backend, arrays, shape, weight, axis, result."""
+    name = _config.get_backend() if backend is None else _config.check_backend_name(backend)
+    if _containers.takes(inputs, out):
+        kinds = ", ".join(sorted({type(v).__name__ for v in (*inputs, out)}))
+        raise TypeError(f"fastact.{kernel}: {kinds} inputs are not supported")
+    arrays, shape = _arrays(kernel, inputs)
+    w, ax = _check_weight(weight, arrays[-1], axis, kernel)
+    _check_finite_in({"weight": weight}, arrays[-1].dtype, kernel)
+    result = _result(out, arrays[-1], shape, kernel)
+    return name, arrays, shape, w, ax, result
+
+
+def prelu(x: Any, weight: Any, axis: int = 1, *, out: Any = None, backend: Any = None) -> Any:
+    """The parametric ReLU: ``x if x > 0 else w * x``, w the weight of x's channel.
+
+    Bit-identical to the formula evaluated in the array's dtype (float16: in
+    float32, rounded once), on every backend and thread count; ``w * x`` is
+    computed with ``w`` in that type, as :func:`leaky_relu` computes
+    ``alpha * x``.
+
+    Parameters
+    ----------
+    x : array_like
+        float16, float32 or float64 keep their dtype; bool and integer inputs
+        are computed as float64. Any shape and memory layout.
+    weight : float or array_like
+        One slope for every element, or a 1-D array of ``x.shape[axis]``
+        slopes (one per channel, as PyTorch's ``prelu`` with channels on
+        axis 1). Finite real numbers.
+    axis : int, default 1
+        The channel axis (negative counts from the end); ignored for a scalar
+        weight.
+    out : numpy.ndarray, optional
+        Where to write the result: a writeable array with exactly the result's
+        shape and dtype. It may be ``x`` (in place).
+    backend : {None, "auto", "cython", "numba", "numpy"}, optional
+        ``None`` uses the configured default (see :func:`fastact.get_backend`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` if given, else a new array laid out like ``np.empty_like(x)``.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` has an unsupported dtype, ``weight`` is not a real number or
+        1-D array of them, ``axis`` is not an integer, or ``out`` is not an
+        ndarray of the result's dtype.
+    ValueError
+        If ``weight`` has the wrong length or a value that is not finite in
+        the computation dtype, ``axis`` is out of range, or ``out`` has the
+        wrong shape, is read-only or overlaps itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastact as fa
+    >>> x = np.array([[-2.0, 4.0], [-2.0, 4.0]])
+    >>> fa.prelu(x, np.array([0.25, 0.5]), axis=0)
+    array([[-0.5,  4. ],
+           [-1. ,  4. ]])
+    """
+    name, arrays, shape, w, ax, result = _channel("prelu", (x,), weight, axis, out, backend)
+    _run("leaky_relu", arrays, shape, (_along(w, ax, len(shape)),), result, name)
+    return _returned(out, result, x)
+
+
+def prelu_grad(x: Any, weight: Any, axis: int = 1, *, out: Any = None, backend: Any = None) -> Any:
+    """The derivative of :func:`prelu`: ``1 if x > 0 else w``, element by element.
+
+    At NaN the formula decides (``x > 0`` is false there: the slope).
+
+    Parameters
+    ----------
+    x : array_like
+        As for :func:`prelu`.
+    weight : float or array_like
+        As for :func:`prelu`.
+    axis : int, default 1
+        As for :func:`prelu`.
+    out : numpy.ndarray, optional
+        Where to write the result (it may be ``x``).
+    backend : {None, "auto", "cython", "numba", "numpy"}, optional
+        ``None`` uses the configured default.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` if given, else a new array laid out like ``np.empty_like(x)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As for :func:`prelu`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastact as fa
+    >>> fa.prelu_grad(np.array([-2.0, 0.0, 3.0]), 0.25)
+    array([0.25, 0.25, 1.  ])
+    """
+    name, arrays, shape, w, ax, result = _channel("prelu_grad", (x,), weight, axis, out, backend)
+    _run("leaky_relu_grad", arrays, shape, (_along(w, ax, len(shape)),), result, name)
+    return _returned(out, result, x)
+
+
+def prelu_backward(
+    grad_out: Any, x: Any, weight: Any, axis: int = 1, *, out: Any = None, backend: Any = None
+) -> tuple[Any, Any]:
+    """The fused backward pass of :func:`prelu`: the input's and the weight's gradients.
+
+    ``grad_x = grad_out if x > 0 else w * grad_out`` (``w * grad_out`` in the
+    array's dtype, rounded once), and ``grad_weight[c]``, the sum over every
+    other axis of ``grad_out * x`` where ``x <= 0``, in the same pass. The
+    sum accumulates in float64 in a fixed order (blocks of 4096 elements of
+    each row, one after the other) and rounds once to the result's dtype: the
+    same bits for every thread count and on every backend.
+
+    Parameters
+    ----------
+    grad_out : array_like
+        The gradient with respect to ``prelu(x, weight)``; it broadcasts
+        against ``x``.
+    x : array_like
+        The input of the forward pass.
+    weight : float or array_like
+        As for :func:`prelu`.
+    axis : int, default 1
+        As for :func:`prelu`.
+    out : numpy.ndarray, optional
+        Where to write ``grad_x`` (it may be ``grad_out`` or ``x``).
+    backend : {None, "auto", "cython", "numba", "numpy"}, optional
+        ``None`` uses the configured default.
+
+    Returns
+    -------
+    grad_x : numpy.ndarray
+        ``out`` if given, else a new array of the broadcast shape.
+    grad_weight : numpy.ndarray or numpy scalar
+        Shaped like ``weight``, in the dtype of ``grad_x``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As for :func:`prelu`, and ``ValueError`` if the inputs do not
+        broadcast.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastact as fa
+    >>> g = np.ones((2, 2))
+    >>> x = np.array([[-2.0, 4.0], [-1.0, -3.0]])
+    >>> gx, gw = fa.prelu_backward(g, x, np.array([0.5, 0.25]))
+    >>> gx
+    array([[0.5 , 1.  ],
+           [0.5 , 0.25]])
+    >>> gw
+    array([-3., -3.])
+    """
+    name, arrays, shape, w, ax, result = _channel(
+        "prelu_backward", (grad_out, x), weight, axis, out, backend
     )
-    if result.size:
-        _dispatch.execute(module, kernel, arrays, result, params)
-    if out is not None:
-        return out
-    if result.ndim == 0 and not isinstance(inputs[-1], np.ndarray):
-        return result[()]
-    return result
+    dtype = result.dtype
+    ct = _compute_type(dtype)
+    g3, x3 = (
+        np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(_rows(shape, ax)) for a in arrays
+    )
+    target = result if result.flags.c_contiguous else np.empty(shape, dtype)
+    module = _dispatch.resolve(name)
+    grad_w = module.prelu_backward(
+        g3, x3, np.ascontiguousarray(np.broadcast_to(w, (g3.shape[1],)), ct),
+        target.reshape(g3.shape), REDUCTION_BLOCK,
+    )  # fmt: skip
+    if target is not result:
+        np.copyto(result, target)
+    with np.errstate(over="ignore"):  # a sum past the dtype's range is inf, as the SPEC rounds
+        grad_weight = grad_w.astype(dtype).reshape(w.shape)
+    return _returned(out, result, x), grad_weight[()] if w.ndim == 0 else grad_weight
+
+
+def _rows(shape: tuple, ax: int | None) -> tuple[int, int, int]:
+    """The ``(N, C, inner)`` view of ``shape`` around the channel axis (all one channel if None)."""
+    size = math.prod(shape)
+    if ax is None:
+        return (1, 1, size)
+    n = math.prod(shape[:ax])
+    return (n, shape[ax], size // (n * shape[ax]) if n * shape[ax] else 0)
 
 
 _TEMPLATE = """
@@ -294,7 +567,12 @@ def _define(kernel: str) -> Any:
 #: the Python public functions, by kernel name: the general path of every call
 GENERAL: dict[str, Any] = {kernel: _define(kernel) for kernel in KERNELS}
 #: what ``import fastact`` exports: the compiled fronts where they run, else GENERAL
-PUBLIC: dict[str, Any] = dict(GENERAL)
+PUBLIC: dict[str, Any] = {
+    **GENERAL,
+    "prelu": prelu,
+    "prelu_grad": prelu_grad,
+    "prelu_backward": prelu_backward,
+}
 
 
 def _configure_compiled(cy: Any) -> None:

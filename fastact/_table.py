@@ -56,6 +56,11 @@ class Activation:
     grad_from_output: str | None = None
     #: a condition the parameters must meet, and the error it raises otherwise
     requires: tuple[str, str] | None = None
+    #: ``"elementwise"``, or ``"channel"``: a weight per channel along an axis,
+    #: the elementwise kernels of ``like`` with that weight as their
+    #: parameter, and a weight gradient reduced in the backward pass
+    kind: str = "elementwise"
+    like: str | None = None
 
     @property
     def kernels(self) -> tuple[str, str, str]:
@@ -173,11 +178,32 @@ ACTIVATIONS: dict[str, Activation] = {
                 "array([0., 1., 2., 2.])",
             ),
         ),
+        Activation(
+            "prelu",
+            (),
+            "exact",
+            forward="x if x > 0 else w * x",
+            grad="1 if x > 0 else w",
+            backward="grad_out if x > 0 else w * grad_out",
+            layer="PReLU",
+            example=("", "", "", ""),
+            notes="w is ``weight`` along ``axis``, one slope per channel.",
+            kind="channel",
+            like="leaky_relu",
+        ),
     )
 }
 
-#: every kernel name, activation by activation: ``f``, ``f_grad``, ``f_backward``
-KERNELS: tuple[str, ...] = tuple(k for a in ACTIVATIONS.values() for k in a.kernels)
+#: the elementwise kernels, activation by activation: ``f``, ``f_grad``,
+#: ``f_backward``; each has its element functions, ufunc and compiled front
+KERNELS: tuple[str, ...] = tuple(
+    k for a in ACTIVATIONS.values() if a.kind == "elementwise" for k in a.kernels
+)
+#: the kernels of a weight gradient, in the order of the grad_weight reduction:
+#: for each channel, the rows of the other leading axes in order, each row in
+#: blocks of this many elements summed one after the other; then the blocks'
+#: sums one after the other (float64). Any thread count gives the same bits.
+REDUCTION_BLOCK = 4096
 
 
 def activation_of(kernel: str) -> Activation:

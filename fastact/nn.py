@@ -188,7 +188,135 @@ def _layer_doc(entry: _Entry) -> str:
     return "\n".join(lines)
 
 
-_LAYERS = {entry.layer: _layer(entry) for entry in ACTIVATIONS.values()}
+class PReLU:
+    """PReLU layer: ``x if x > 0 else weight[c] * x``, a learnable slope per channel (axis 1).
+
+    As PyTorch's ``nn.PReLU``: ``num_parameters`` is 1 (one slope shared by
+    every element) or the number of channels, the size of axis 1 of the
+    input.
+
+    Parameters
+    ----------
+    num_parameters : int, default 1
+        How many slopes.
+    init : float, default 0.25
+        Their initial value.
+    backend : str, optional
+        The backend for every call (``None``: the configured default).
+
+    Attributes
+    ----------
+    weight : numpy.ndarray
+        The slopes, float64, shape ``(num_parameters,)``; update it in place
+        (``layer.weight -= lr * layer.grad_weight``).
+    grad_weight : numpy.ndarray or None
+        The gradient of the slopes from the last :meth:`backward` (not
+        accumulated), in the dtype of the gradients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastact as fa
+    >>> layer = fa.nn.PReLU(num_parameters=2, init=0.5)
+    >>> x = np.array([[-2.0, -4.0], [2.0, 6.0]])
+    >>> layer(x)
+    array([[-1., -2.],
+           [ 2.,  6.]])
+    >>> layer.backward(np.ones((2, 2)))
+    array([[0.5, 0.5],
+           [1. , 1. ]])
+    >>> layer.grad_weight
+    array([-2., -4.])
+    """
+
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, *, backend: str | None = None
+    ) -> None:
+        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int):
+            raise TypeError(f"PReLU: num_parameters must be an integer, got {num_parameters!r}")
+        if num_parameters < 1:
+            raise ValueError(f"PReLU: num_parameters must be positive, got {num_parameters}")
+        value = _api.check_param(init, "init", "PReLU")
+        self.weight = np.full(num_parameters, value)
+        self.grad_weight: np.ndarray | None = None
+        self.backend = backend
+        self._saved: np.ndarray | None = None
+
+    def _slopes(self) -> Any:
+        return self.weight[0] if self.weight.size == 1 else self.weight
+
+    def forward(self, x: ArrayLike) -> Any:
+        """Return the activation of ``x`` and keep ``x`` for :meth:`backward`.
+
+        Parameters
+        ----------
+        x : array_like
+            The input; channels on axis 1 when ``num_parameters > 1``.
+
+        Returns
+        -------
+        numpy.ndarray
+            The activation.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastact as fa
+        >>> fa.nn.PReLU()(np.array([-4.0, 4.0]))
+        array([-1.,  4.])
+        """
+        self._saved = np.asarray(x)
+        return _api.prelu(x, self._slopes(), 1, backend=self.backend)
+
+    __call__ = forward
+
+    def backward(self, grad_out: ArrayLike, *, out: np.ndarray | None = None) -> Any:
+        """Return the input's gradient and set :attr:`grad_weight`, in one pass.
+
+        Parameters
+        ----------
+        grad_out : array_like
+            The gradient with respect to the output; it broadcasts against it.
+        out : numpy.ndarray, optional
+            Where to write the input's gradient (it may be ``grad_out``).
+
+        Returns
+        -------
+        numpy.ndarray
+            The gradient with respect to the input.
+
+        Raises
+        ------
+        RuntimeError
+            If :meth:`forward` has not been called.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastact as fa
+        >>> layer = fa.nn.PReLU()
+        >>> _ = layer(np.array([-4.0, 4.0]))
+        >>> layer.backward(np.array([1.0, 1.0]))
+        array([0.25, 1.  ])
+        >>> layer.grad_weight
+        array([-4.])
+        """
+        if self._saved is None:
+            raise RuntimeError("PReLU.backward called before forward")
+        grad_x, grad_w = _api.prelu_backward(
+            grad_out, self._saved, self._slopes(), 1, out=out, backend=self.backend
+        )
+        self.grad_weight = np.reshape(grad_w, self.weight.shape)
+        return grad_x
+
+    def __repr__(self) -> str:
+        return f"PReLU(num_parameters={self.weight.size})"
+
+
+_LAYERS = {
+    entry.layer: _layer(entry) for entry in ACTIVATIONS.values() if entry.kind == "elementwise"
+}
+_LAYERS["PReLU"] = PReLU
 globals().update(_LAYERS)
 
 __all__ = ["Activation", *_LAYERS]

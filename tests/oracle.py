@@ -114,3 +114,49 @@ def mismatch(actual, want: np.ndarray, arithmetic: np.ndarray) -> str | None:
         f"{int(bad.sum())} of {bad.size} elements differ; first at {idx}: "
         f"got {a[idx]!r} (bits {_bits(a)[idx]:#x}), expected {w[idx]!r} (bits {_bits(w)[idx]:#x})"
     )
+
+
+def prelu_expected(x: np.ndarray, g: np.ndarray, w, axis: int | None):
+    """prelu's ``(forward, grad_x, grad_weight)`` by the SPEC, with plain Python sums.
+
+    ``grad_weight`` sums ``float(g) * float(x)`` where ``x <= 0`` one by one
+    from 0.0, per channel: for each row of the leading axes in order, blocks
+    of ``block`` elements of the trailing ones, each summed alone, then the
+    blocks' sums in order.
+    """
+    dt = x.dtype
+    ct = compute_type(dt)
+    w = np.asarray(w, dtype=np.float64)
+    wb = w if axis is None else w.reshape([-1 if i == axis else 1 for i in range(x.ndim)])
+    with np.errstate(all="ignore"):
+        slope = wb.astype(ct)
+        forward = np.where(x > 0, x, (slope * x.astype(ct)).astype(dt))
+        grad_x = np.where(x > 0, g, (slope * g.astype(ct)).astype(dt))
+    return forward, grad_x
+
+
+def prelu_grad_weight(x: np.ndarray, g: np.ndarray, channels: int, axis: int | None, block: int):
+    """The float64 sums of prelu_expected's docstring, rounded once to x's dtype."""
+    if axis is None:
+        x3, g3 = x.reshape(1, 1, -1), g.reshape(1, 1, -1)
+    else:
+        lead = int(np.prod(x.shape[:axis]))
+        x3, g3 = x.reshape(lead, channels, -1), g.reshape(lead, channels, -1)
+    sums = []
+    for c in range(x3.shape[1]):
+        partials = []
+        for r in range(x3.shape[0]):
+            xs, gs = x3[r, c].astype(np.float64).tolist(), g3[r, c].astype(np.float64).tolist()
+            for start in range(0, len(xs), block):
+                acc = 0.0
+                for xv, gv in zip(
+                    xs[start : start + block], gs[start : start + block], strict=True
+                ):
+                    acc += gv * xv if xv <= 0 else 0.0
+                partials.append(acc)
+        total = 0.0
+        for p in partials:
+            total += p
+        sums.append(total)
+    with np.errstate(over="ignore"):
+        return np.array(sums).astype(x.dtype)

@@ -53,7 +53,11 @@ def run(kernel: str, inputs: tuple[np.ndarray, ...], out: np.ndarray, params: tu
     extension (``_cy.configure``), as for every compiled call.
     """
     ct = np.float64 if out.dtype == np.float64 else np.float32
-    UFUNCS[kernel](*inputs, *(ct(p) for p in params), out=out, casting="no")
+    UFUNCS[kernel](*inputs, *(np.asarray(p, ct) for p in params), out=out, casting="no")
+
+
+#: the fused prelu backward pass (see ``fastact._api.prelu_backward``)
+prelu_backward = _cy.prelu_backward
 
 
 def info() -> dict[str, str]:

@@ -188,7 +188,13 @@ def _loops(kernel: str, half: bool) -> tuple[Any, Any]:
             hi = (c + 1) * n // nthreads
             serial(g[lo:hi], x[lo:hi], out[lo:hi], p)
 
-    return serial, parallel
+    @numba.njit(nogil=True)
+    def each(g, x, out, p0, p1):
+        # parameters that vary element by element (prelu's weight along its axis)
+        for i in range(out.shape[0]):
+            out[i] = one(g[i], x[i], (p0[i], p1[i]))
+
+    return serial, parallel, each
 
 
 class _Kernel:
@@ -198,6 +204,7 @@ class _Kernel:
         self.kernel, self.dtype_char = kernel, dtype_char
         self.serial: Callable[..., None] | None = None
         self.parallel: Callable[..., None] | None = None
+        self.each: Callable[..., None] | None = None
         self._lock = threading.Lock()
 
     def compile(self) -> None:
@@ -212,10 +219,11 @@ class _Kernel:
             arr = types.Array(elem, 1, "C")
             ro = types.Array(elem, 1, "C", readonly=True)
             p = types.UniTuple(ct, 2)
-            serial, parallel = _loops(self.kernel, half)
+            serial, parallel, each = _loops(self.kernel, half)
             for g in (ro, arr):
                 serial.compile((g, ro, arr, p))
                 parallel.compile((g, ro, arr, p, types.intp))
+            self.each = each  # compiled on the first call that needs it
             self.parallel = parallel
             self.serial = serial
 
@@ -251,12 +259,19 @@ def run(
     if k.serial is None:
         k.compile()
     ct = np.float64 if out.dtype == np.float64 else np.float32
-    p = tuple(ct(v) for v in (*params, 0.0, 0.0)[:2])
+    # prelu's weight varies along its axis: element by element, serially
+    varying = any(np.ndim(v) for v in params)
+    p = tuple(
+        np.ascontiguousarray(np.broadcast_to(np.asarray(v, ct), out.shape)).ravel()
+        if varying
+        else ct(v)
+        for v in (*params, 0.0, 0.0)[:2]
+    )
     arrays = (*inputs, out)
     copied = False
     if all(a.flags.c_contiguous for a in arrays):
         flat = [a.ravel("C") for a in arrays]
-    elif all(a.flags.f_contiguous for a in arrays):
+    elif not varying and all(a.flags.f_contiguous for a in arrays):
         flat = [a.ravel("F") for a in arrays]
     else:  # any other layout: through contiguous copies
         flat = [np.ascontiguousarray(a).ravel() for a in arrays]
@@ -264,7 +279,9 @@ def run(
     if out.dtype == np.float16:
         flat = [a.view(np.uint16) for a in flat]
     g, x, target = flat[0], flat[-2], flat[-1]
-    if nthreads > 1:
+    if varying:
+        k.each(g, x, target, *p)  # type: ignore[misc]
+    elif nthreads > 1:
         saved = numba.get_num_threads()
         try:
             numba.set_num_threads(min(nthreads, numba.config.NUMBA_NUM_THREADS))
@@ -277,6 +294,69 @@ def run(
         k.serial(g, x, target, p)
     if copied:
         np.copyto(out, target.view(out.dtype).reshape(out.shape))
+
+
+def _prelu_rows(half: bool) -> Any:
+    elem = leaky_relu_backward
+    h2f, f2h = _numba_half.half_to_float, _numba_half.float_to_half
+    if half:
+
+        @_jit
+        def value(v):
+            return h2f(v)
+
+        @_jit
+        def one(g, x, p):
+            return f2h(elem(h2f(g), h2f(x), p))
+    else:
+
+        @_jit
+        def value(v):
+            return v
+
+        @_jit
+        def one(g, x, p):
+            return elem(g, x, p)
+
+    @numba.njit(nogil=True)
+    def rows(g, x, w, out, block):
+        n, c, inner = x.shape
+        nb = (inner + block - 1) // block
+        partial = np.zeros((n, c, nb))
+        for r in range(n):
+            for k in range(c):
+                p = (w[k], w[k])
+                for b in range(nb):
+                    acc = 0.0
+                    for i in range(b * block, min(b * block + block, inner)):
+                        out[r, k, i] = one(g[r, k, i], x[r, k, i], p)
+                        xv = np.float64(value(x[r, k, i]))
+                        acc += np.float64(value(g[r, k, i])) * xv if xv <= 0 else 0.0
+                    partial[r, k, b] = acc
+        grad_w = np.zeros(c)
+        for k in range(c):
+            acc = 0.0
+            for r in range(n):
+                for b in range(nb):
+                    acc += partial[r, k, b]
+            grad_w[k] = acc
+        return grad_w
+
+    return rows
+
+
+_PRELU: dict[bool, Any] = {}
+
+
+def prelu_backward(
+    g: np.ndarray, x: np.ndarray, w: np.ndarray, out: np.ndarray, block: int
+) -> np.ndarray:
+    """The fused prelu backward pass on ``(N, C, inner)`` arrays; see ``_cy.prelu_backward``."""
+    half = x.dtype == np.float16
+    if half not in _PRELU:
+        _PRELU[half] = _prelu_rows(half)
+    views = [a.view(np.uint16) if half else a for a in (g, x, out)]
+    return _PRELU[half](views[0], views[1], w, views[2], block)
 
 
 def info() -> dict[str, str]:

@@ -27,8 +27,8 @@ def _const(x: np.ndarray, value: float) -> np.generic:
     return x.dtype.type(value)
 
 
-def _rounded(value: np.ndarray, like: np.ndarray) -> np.ndarray:
-    return value.astype(like.dtype, copy=False)
+def _rounded(value: np.ndarray | np.generic, like: np.ndarray) -> np.ndarray:
+    return np.asarray(value).astype(like.dtype, copy=False)
 
 
 def relu(x, *p):
@@ -48,7 +48,7 @@ def leaky_relu(x, alpha):
 
 
 def leaky_relu_grad(x, alpha):
-    return np.where(x > 0, _const(x, 1), _const(x, alpha))
+    return np.where(x > 0, _const(x, 1), _rounded(alpha, x))
 
 
 def leaky_relu_backward(g, x, alpha):
@@ -120,6 +120,32 @@ def hardswish_backward(g, x, *p):
     return np.where(x <= -3, _const(g, 0), inner)
 
 
+def _sequential_sums(values: np.ndarray) -> np.ndarray:
+    """Sums over the last axis one element after the other, from +0.0 (as C's ``acc +=``)."""
+    zeros = np.zeros((*values.shape[:-1], 1))
+    with np.errstate(all="ignore"):  # inf - inf is NaN, as in the compiled sums
+        return np.cumsum(np.concatenate([zeros, values], axis=-1), axis=-1)[..., -1]
+
+
+def prelu_backward(
+    g: np.ndarray, x: np.ndarray, w: np.ndarray, out: np.ndarray, block: int
+) -> np.ndarray:
+    """The fused prelu backward pass on ``(N, C, inner)`` arrays; see ``_cy.prelu_backward``.
+
+    ``w`` holds the C slopes in the compute type. Returns the float64 weight
+    gradient, summed in the order of ``fastact._table.REDUCTION_BLOCK``.
+    """
+    n, c, inner = x.shape
+    with np.errstate(all="ignore"):
+        np.copyto(out, leaky_relu_backward(g, x, w[None, :, None]), casting="no")
+        products = np.where(x <= 0, g.astype(np.float64) * x.astype(np.float64), 0.0)
+    nb = -(-inner // block)
+    padded = np.zeros((n, c, nb * block))
+    padded[..., :inner] = products
+    partial = _sequential_sums(padded.reshape(n, c, nb, block))  # (n, c, nb)
+    return _sequential_sums(partial.transpose(1, 0, 2).reshape(c, n * nb))
+
+
 def run(kernel: str, inputs: tuple[np.ndarray, ...], out: np.ndarray, params: tuple) -> None:
     """Compute ``kernel`` of ``inputs`` into ``out`` (see ``fastact._backends``).
 
@@ -129,7 +155,7 @@ def run(kernel: str, inputs: tuple[np.ndarray, ...], out: np.ndarray, params: tu
     fn: Callable[..., np.ndarray] = globals()[kernel]
     ct = np.float64 if out.dtype == np.float64 else np.float32
     with np.errstate(all="ignore"):  # inf * 0 and overflow are the formulas' results
-        result = fn(*inputs, *(ct(p) for p in params))
+        result = fn(*inputs, *(np.asarray(p, ct)[()] for p in params))
     np.copyto(out, result, casting="no")
 
 
