@@ -91,7 +91,9 @@ def render_kernels() -> Path:
         backward = table.is_backward(name)
         arrays = ["grad_out", "x"] if backward else ["x"]
         names = [p.name for p in act.params]
-        defaults = [f"{p.name}={float(p.default)!r}" for p in act.params]
+        defaults = [f"{p.name}={p.literal}" for p in act.params]
+        # the front passes a choice on as its index, or None (the general path decides)
+        passed = [f"_choice({p.name}, {p.choices!r})" if p.choices else p.name for p in act.params]
         kernels.append(
             _Attrs(
                 index=len(kernels),
@@ -103,8 +105,8 @@ def render_kernels() -> Path:
                 signature=", ".join(arrays + defaults),
                 call=", ".join(arrays + names),
                 g=arrays[0],
-                p0=names[0] if names else "None",
-                p1=names[1] if len(names) > 1 else "None",
+                p0=passed[0] if passed else "None",
+                p1=passed[1] if len(passed) > 1 else "None",
             )
         )
     template = BACKENDS / "_cy.pyx.tp"
@@ -154,9 +156,27 @@ _NO_OPENMP = """
 WARNING: fastact is being built WITHOUT OpenMP: this C compiler cannot
 build OpenMP code, so every kernel will run on one thread. Install a
 compiler with OpenMP (gcc, or clang with libomp) and reinstall to use
-all cores.
+all cores. `fastact info` shows how the installed package was built.
 **********************************************************************
 """
+
+
+def _warn_loudly(text: str) -> None:
+    """Print ``text`` on stderr and, when that is not a terminal, on the terminal too.
+
+    pip captures a build's output and shows it only with ``-v`` or when the
+    build fails (PEP 517 gives a backend no channel for warnings), so a
+    warning on stderr alone is never seen by ``pip install``. The
+    controlling terminal, where there is one, is outside that capture.
+    """
+    print(text, file=sys.stderr, flush=True)
+    if os.name != "posix" or sys.stderr.isatty():
+        return
+    try:
+        with open("/dev/tty", "w") as tty:
+            tty.write(text)
+    except OSError:  # no controlling terminal (CI, cron, ...): stderr is all there is
+        pass
 
 
 class BuildExt(build_ext):
@@ -180,7 +200,7 @@ class BuildExt(build_ext):
             ldflags += [] if msvc else omp
         else:
             self.warn("fastact: the Cython backend is built without OpenMP (serial only)")
-            print(_NO_OPENMP, file=sys.stderr)
+            _warn_loudly(_NO_OPENMP)
         clones = not msvc and _compiles(compiler, _CLONES, ["-Werror"], link=True)
         for ext in self.extensions:
             ext.extra_compile_args = cflags + list(ext.extra_compile_args or [])

@@ -29,6 +29,7 @@ from fastact._table import (
     KERNELS,
     REDUCTION_BLOCK,
     Activation,
+    Param,
     activation_of,
     is_backward,
 )
@@ -69,9 +70,25 @@ def check_param(value: object, name: str, fname: str) -> float:
     return number
 
 
+def check_choice(value: object, param: Param, fname: str) -> float:
+    """The index of ``value`` among ``param.choices``, as the kernels take it."""
+    if not isinstance(value, str):
+        raise TypeError(f"fastact.{fname}: {param.name} must be a string, got {value!r}")
+    if value not in param.choices:
+        valid = ", ".join(repr(c) for c in param.choices)
+        raise ValueError(f"fastact.{fname}: {param.name} must be one of {valid}, got {value!r}")
+    return float(param.choices.index(value))
+
+
 def check_params(act: Activation, values: tuple[object, ...], fname: str) -> tuple[float, ...]:
-    """The parameters of ``act`` checked alone and together (``Activation.requires``)."""
-    params = tuple(check_param(v, p.name, fname) for p, v in zip(act.params, values, strict=True))
+    """The parameters of ``act`` checked alone and together (``Activation.requires``).
+
+    Real parameters come back as floats, choices as their index (a float).
+    """
+    params = tuple(
+        check_choice(v, p, fname) if p.choices else check_param(v, p.name, fname)
+        for p, v in zip(act.params, values, strict=True)
+    )
     for p, v in zip(act.params, params, strict=True):
         if p.nonzero and v == 0:
             raise ValueError(f"fastact.{fname}: {p.name} must not be 0")
@@ -507,7 +524,7 @@ def _docstring(kernel: str, act: Activation) -> str:
         "    are computed as float64. Any shape and memory layout.",
     ]
     for p in act.params:
-        lines += [f"{p.name} : float, default {p.default!r}", f"    {p.doc}"]
+        lines += [f"{p.name} : {p.type_doc}, default {p.default!r}", f"    {p.doc}"]
     lines += [
         "out : numpy.ndarray, optional",
         "    Where to write the result: a writeable array with exactly the result's",
@@ -549,7 +566,7 @@ def _docstring(kernel: str, act: Activation) -> str:
 def _define(kernel: str) -> Any:
     act = activation_of(kernel)
     arrays = "grad_out, x" if is_backward(kernel) else "x"
-    defaults = ", ".join(f"{p.name}={float(p.default)!r}" for p in act.params)
+    defaults = ", ".join(f"{p.name}={p.literal}" for p in act.params)
     source = _TEMPLATE.format(
         kernel=kernel,
         signature=", ".join(filter(None, (arrays, defaults))),

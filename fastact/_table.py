@@ -21,13 +21,28 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Param:
-    """A real parameter of an activation."""
+    """A parameter of an activation: a real number, or one of a few strings."""
 
     name: str
-    default: float
+    default: float | str
     doc: str
     #: the parameter must not be 0 (``celu``'s ``alpha`` divides)
     nonzero: bool = False
+    #: the strings a choice parameter takes; kernels receive the chosen one's
+    #: index as a float (``gelu``'s ``approximate``: "none" 0.0, "tanh" 1.0)
+    choices: tuple[str, ...] = ()
+
+    @property
+    def literal(self) -> str:
+        """The default as Python source: ``0.01``, ``'none'``."""
+        return repr(self.default if self.choices else float(self.default))
+
+    @property
+    def type_doc(self) -> str:
+        """The parameter's type as numpydoc writes it."""
+        if self.choices:
+            return "{" + ", ".join(repr(c) for c in self.choices) + "}"
+        return "float"
 
 
 @dataclass(frozen=True)

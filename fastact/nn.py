@@ -145,7 +145,7 @@ def __init__(self, {params}inplace=False, *, backend=None):
 
 
 def _layer(entry: _Entry) -> type[Activation]:
-    params = "".join(f"{p.name}={float(p.default)!r}, " for p in entry.params)
+    params = "".join(f"{p.name}={p.literal}, " for p in entry.params)
     names = "".join(f"{p.name}, " for p in entry.params)
     namespace: dict[str, Any] = {"Activation": Activation}
     exec(_INIT.format(params=params, names=names), namespace)
@@ -162,7 +162,7 @@ def _layer(entry: _Entry) -> type[Activation]:
 def _layer_doc(entry: _Entry) -> str:
     lines = [f"{entry.layer} layer: ``{entry.forward}``.", "", "Parameters", "----------"]
     for p in entry.params:
-        lines += [f"{p.name} : float, default {p.default!r}", f"    {p.doc}"]
+        lines += [f"{p.name} : {p.type_doc}, default {p.default!r}", f"    {p.doc}"]
     cond = entry.grad_from_output
     lines += [
         "inplace : bool, default False",
