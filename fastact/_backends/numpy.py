@@ -139,10 +139,15 @@ def prelu_backward(
     with np.errstate(all="ignore"):
         np.copyto(out, leaky_relu_backward(g, x, w[None, :, None]), casting="no")
         products = np.where(x <= 0, g.astype(np.float64) * x.astype(np.float64), 0.0)
-    nb = -(-inner // block)
-    padded = np.zeros((n, c, nb * block))
-    padded[..., :inner] = products
-    partial = _sequential_sums(padded.reshape(n, c, nb, block))  # (n, c, nb)
+    full = inner // block * block  # whole blocks, then the row's shorter last one
+    partial = np.concatenate(
+        [
+            _sequential_sums(products[..., :full].reshape(n, c, full // block, block)),
+            _sequential_sums(products[..., full:])[..., None],
+        ][: 1 + (inner > full)],
+        axis=-1,
+    )
+    nb = partial.shape[-1]
     return _sequential_sums(partial.transpose(1, 0, 2).reshape(c, n * nb))
 
 
