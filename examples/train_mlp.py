@@ -1,20 +1,25 @@
 """Train a small NumPy MLP on scikit-learn's handwritten digits, with fastact or ``np.where``.
 
-A 64-256-256-10 multilayer perceptron (Leaky ReLU hidden layers, softmax
-cross-entropy output, mini-batch SGD with momentum), all in NumPy, trained on
-``sklearn.datasets.load_digits`` (bundled with scikit-learn, no download).
-The hidden activations are either the ``np.where`` code of the tutorials
-(``--activations numpy``) or the layers of :mod:`fastact.nn`
-(``--activations fastact``). Everything else is the same code, so both runs
-end with bit-identical weights and only the time per epoch differs. With
-fastact installed (``pip install '.[examples]'`` adds scikit-learn)::
+A 64-256-256-10 multilayer perceptron (hidden activations of your choice,
+softmax cross-entropy output, mini-batch SGD with momentum), all in NumPy,
+trained on ``sklearn.datasets.load_digits`` (bundled with scikit-learn, no
+download). ``--activation`` picks any activation of fastact's table (Leaky
+ReLU by default; every parameter at its default but Leaky ReLU's
+``--alpha``); with ``prelu`` the per-unit slopes learn with the weights. The
+hidden activations are either plain NumPy code, the ``np.where`` formulas of
+the tutorials written out below (``--activations numpy``), or the layers of
+:mod:`fastact.nn` (``--activations fastact``). Everything else is the same
+code, so both runs end with bit-identical weights (slopes included) and only
+the time per epoch differs. With fastact installed (``pip install
+'.[examples]'`` adds scikit-learn)::
 
     python examples/train_mlp.py --activations numpy --threads 1
     python examples/train_mlp.py --activations fastact --inplace --threads 1
+    python examples/train_mlp.py --activation prelu --activations fastact
 
 The model code is importable (``tests/test_training.py`` drives it):
 :class:`MLP`, :class:`SGD`, :func:`train_epoch`, :func:`accuracy`,
-:func:`load_digits_split`.
+:func:`load_digits_split`, and the plain-NumPy layers in :data:`WHERE_LAYERS`.
 """
 
 from __future__ import annotations
@@ -30,12 +35,25 @@ from numpy.typing import DTypeLike, NDArray
 
 import fastact as fa
 
+# The order in which fastact sums PReLU's weight gradient (the one private
+# name used here): the plain-NumPy PReLU sums in the same order to get the
+# same bits.
+from fastact._table import REDUCTION_BLOCK
+
 Array = NDArray[Any]
 
 __all__ = [
     "MLP",
     "SGD",
+    "WHERE_LAYERS",
+    "WhereActivation",
+    "WhereHardsigmoid",
+    "WhereHardswish",
+    "WhereHardtanh",
     "WhereLeakyReLU",
+    "WherePReLU",
+    "WhereReLU",
+    "WhereReLU6",
     "accuracy",
     "load_digits_split",
     "main",
@@ -46,7 +64,11 @@ __all__ = [
 
 
 class Activation(Protocol):
-    """What :class:`MLP` needs from a hidden activation: a layer of :mod:`fastact.nn`."""
+    """What :class:`MLP` needs from a hidden activation: a layer of :mod:`fastact.nn`.
+
+    A layer with learnable slopes (PReLU) also has ``weight`` (updated in
+    place by the optimiser) and ``grad_weight`` (set by ``backward``).
+    """
 
     def forward(self, x: Array) -> Array:
         """Return the activation of ``x`` and keep what :meth:`backward` needs."""
@@ -55,7 +77,109 @@ class Activation(Protocol):
         """Return the gradient with respect to the input of the last :meth:`forward`."""
 
 
-class WhereLeakyReLU:
+class WhereActivation:
+    """The base of the plain-NumPy layers: keep the input, compute with ``np.where``.
+
+    A subclass writes its formulas in :meth:`_forward` and :meth:`_backward`
+    with the constants as scalars of the array's dtype (``c(3)``), so that
+    every operation computes in that dtype as the SPEC's formulas do. This is
+    exact for float32 and float64 only: for float16 the SPEC computes in
+    float32 and rounds once, which these layers do not (:class:`MLP` refuses
+    float16). Like the tutorials' code, each pass allocates its temporaries
+    and a new result; there is no in-place form.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereReLU6()
+    >>> layer(np.array([-1.0, 3.0, 7.0]))
+    array([0., 3., 6.])
+    >>> layer.backward(np.array([5.0, 5.0, 5.0]))
+    array([0., 5., 0.])
+    """
+
+    def __init__(self) -> None:
+        self._x: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        """Return the activation of ``x`` and keep ``x``.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            The pre-activation, float32 or float64.
+
+        Returns
+        -------
+        numpy.ndarray
+            The activation, a new array of ``x``'s dtype.
+        """
+        self._x = x
+        return self._forward(x, x.dtype.type)
+
+    __call__ = forward
+
+    def backward(self, grad_out: Array, *, out: Array | None = None) -> Array:
+        """Return the gradient with respect to the input of the last :meth:`forward`.
+
+        Parameters
+        ----------
+        grad_out : numpy.ndarray
+            The gradient with respect to the output, of the input's shape and dtype.
+        out : numpy.ndarray, optional
+            Where to write the result (it is computed in new arrays regardless).
+
+        Returns
+        -------
+        numpy.ndarray
+            The gradient with respect to the input.
+
+        Raises
+        ------
+        RuntimeError
+            If :meth:`forward` has not been called.
+        """
+        if self._x is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        result = self._backward(grad_out, self._x, self._x.dtype.type, out)
+        if out is None or result is out:
+            return result
+        np.copyto(out, result)
+        return out
+
+    # a subclass's formulas: c is x's scalar type; out may take the result or be ignored
+    def _forward(self, x: Array, c: type[np.floating]) -> Array:
+        raise NotImplementedError
+
+    def _backward(self, g: Array, x: Array, c: type[np.floating], out: Array | None) -> Array:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class WhereReLU(WhereActivation):
+    """ReLU in ``np.where``: ``0 if x < 0 else x``; the backward pass ``g if x > 0 else 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereReLU()
+    >>> layer(np.array([-2.0, 3.0]))
+    array([0., 3.])
+    >>> layer.backward(np.array([4.0, 4.0]))
+    array([0., 4.])
+    """
+
+    def _forward(self, x, c):
+        return np.where(x < 0, c(0), x)
+
+    def _backward(self, g, x, c, out):
+        # the constant 0, not g * 0: an inf or NaN gradient stops here, as in the SPEC
+        return np.where(x > 0, g, c(0))
+
+
+class WhereLeakyReLU(WhereActivation):
     """The tutorials' ``np.where`` Leaky ReLU as a layer: the baseline fastact replaces.
 
     The forward pass is the seed's ``np.where(x <= 0, leak * x, x)`` as
@@ -94,73 +218,269 @@ class WhereLeakyReLU:
     """
 
     def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__()
         self.alpha = float(alpha)
-        self._x: Array | None = None
 
-    def forward(self, x: Array) -> Array:
-        """Return ``np.where(x <= 0, leak * x, x)`` and keep ``x``.
-
-        Parameters
-        ----------
-        x : numpy.ndarray
-            The pre-activation, float32 or float64.
-
-        Returns
-        -------
-        numpy.ndarray
-            The activation, a new array of ``x``'s dtype.
-        """
-        self._x = x
-        leak = x.dtype.type(self.alpha)
+    def _forward(self, x, c):
+        leak = c(self.alpha)
         return np.where(x <= 0, leak * x, x)
 
-    __call__ = forward
-
-    def backward(self, grad_out: Array, *, out: Array | None = None) -> Array:
-        """Return ``grad_out * np.where(x > 0, 1, leak)`` in ``x``'s dtype.
-
-        Parameters
-        ----------
-        grad_out : numpy.ndarray
-            The gradient with respect to the output.
-        out : numpy.ndarray, optional
-            Where to write the product (the derivative array is allocated
-            regardless).
-
-        Returns
-        -------
-        numpy.ndarray
-            The gradient with respect to the input.
-
-        Raises
-        ------
-        RuntimeError
-            If :meth:`forward` has not been called.
-        """
-        if self._x is None:
-            raise RuntimeError("WhereLeakyReLU.backward called before forward")
-        x = self._x
-        one, leak = x.dtype.type(1), x.dtype.type(self.alpha)
-        return np.multiply(grad_out, np.where(x > 0, one, leak), out=out)
+    def _backward(self, g, x, c, out):
+        # the derivative array times g, as the seed does (the product may go to out)
+        return np.multiply(g, np.where(x > 0, c(1), c(self.alpha)), out=out)
 
     def __repr__(self) -> str:
         return f"WhereLeakyReLU(alpha={self.alpha!r})"
 
 
-def make_activation(activations: str, alpha: float, inplace: bool) -> Activation:
-    """Return a hidden-layer activation: the ``np.where`` baseline or a fastact layer.
+class WhereReLU6(WhereActivation):
+    """ReLU6 in ``np.where``: ``0 if x < 0 else (6 if x > 6 else x)``; ``g if 0 < x < 6 else 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereReLU6()
+    >>> layer(np.array([-1.0, 3.0, 7.0]))
+    array([0., 3., 6.])
+    >>> layer.backward(np.array([5.0, 5.0, 5.0]))
+    array([0., 5., 0.])
+    """
+
+    def _forward(self, x, c):
+        return np.where(x < 0, c(0), np.where(x > 6, c(6), x))
+
+    def _backward(self, g, x, c, out):
+        return np.where((x > 0) & (x < 6), g, c(0))
+
+
+class WhereHardtanh(WhereActivation):
+    """Hardtanh in ``np.where``: ``x`` clamped to ``[min_val, max_val]``; ``g`` strictly inside.
+
+    Parameters
+    ----------
+    min_val, max_val : float, default -1.0 and 1.0
+        The bounds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereHardtanh()
+    >>> layer(np.array([-2.0, 0.5, 2.0]))
+    array([-1. ,  0.5,  1. ])
+    >>> layer.backward(np.array([5.0, 5.0, 5.0]))
+    array([0., 5., 0.])
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        super().__init__()
+        self.min_val, self.max_val = float(min_val), float(max_val)
+
+    def _forward(self, x, c):
+        low, high = c(self.min_val), c(self.max_val)
+        return np.where(x < low, low, np.where(x > high, high, x))
+
+    def _backward(self, g, x, c, out):
+        return np.where((x > c(self.min_val)) & (x < c(self.max_val)), g, c(0))
+
+    def __repr__(self) -> str:
+        return f"WhereHardtanh(min_val={self.min_val!r}, max_val={self.max_val!r})"
+
+
+def _clipped_x_plus_3(x: Array, c: type[np.floating]) -> Array:
+    """``t = x + 3`` clipped to ``[0, 6]`` as relu6 clips: hardsigmoid's and hardswish's ``t``."""
+    t = x + c(3)
+    return np.where(t < 0, c(0), np.where(t > 6, c(6), t))
+
+
+class WhereHardsigmoid(WhereActivation):
+    """Hardsigmoid in ``np.where``: ``t / 6``, t as in relu6; ``g * (1/6) if -3 < x < 3 else 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereHardsigmoid()
+    >>> layer(np.array([-4.0, 0.0, 1.5]))
+    array([0.  , 0.5 , 0.75])
+    >>> layer.backward(np.array([6.0, 6.0, 6.0]))
+    array([0., 1., 1.])
+    """
+
+    def _forward(self, x, c):
+        return _clipped_x_plus_3(x, c) / c(6)
+
+    def _backward(self, g, x, c, out):
+        # 1/6 rounded in the dtype, then the product rounded: the SPEC's two roundings
+        return np.where((x > -3) & (x < 3), g * (c(1) / c(6)), c(0))
+
+
+class WhereHardswish(WhereActivation):
+    """Hardswish in ``np.where``: ``(x * t) / 6``, t as in relu6.
+
+    The backward pass is ``0 if x <= -3 else (g * (x / 3 + 0.5) if x < 3 else g)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereHardswish()
+    >>> layer(np.array([-4.0, 1.5, 3.0]))
+    array([-0.   ,  1.125,  3.   ])
+    >>> layer.backward(np.array([2.0, 2.0, 2.0]))
+    array([0., 2., 2.])
+    """
+
+    def _forward(self, x, c):
+        return (x * _clipped_x_plus_3(x, c)) / c(6)
+
+    def _backward(self, g, x, c, out):
+        return np.where(x <= -3, c(0), np.where(x < 3, g * (x / c(3) + c(0.5)), g))
+
+
+def _sequential_sums(values: Array) -> Array:
+    """Sum over the last axis one element after the other, from +0.0 (a C ``acc +=`` loop).
+
+    ``np.add.accumulate`` (``cumsum``) adds strictly in order, where ``sum``
+    adds pairwise: only the former gives the bits of a plain loop.
+    """
+    start = np.zeros((*values.shape[:-1], 1))
+    return np.cumsum(np.concatenate([start, values], axis=-1), axis=-1)[..., -1]
+
+
+def _sum_in_fastact_order(products: Array, block: int = REDUCTION_BLOCK) -> Array:
+    """Per channel, the float64 sum of ``products`` (shape ``(rows, channels, inner)``).
+
+    The order is fastact's, which makes the sum the same for every thread
+    count: each row's ``inner`` elements in blocks of ``block``, each block
+    summed from 0.0, then every block sum of the channel (rows in order) from
+    0.0. A short last block is summed as it is, not padded with zeros:
+    adding +0.0 to a sum that started at +0.0 changes no bit.
+    """
+    rows, channels, inner = products.shape
+    full = inner - inner % block
+    blocks = [_sequential_sums(products[..., :full].reshape(rows, channels, -1, block))]
+    if full < inner:
+        blocks.append(_sequential_sums(products[..., full:])[..., None])
+    partial = np.concatenate(blocks, axis=-1)  # (rows, channels, blocks per row)
+    return _sequential_sums(partial.transpose(1, 0, 2).reshape(channels, -1))
+
+
+class WherePReLU(WhereActivation):
+    """PReLU in ``np.where``, with learnable slopes on axis 1 and their gradient.
+
+    ``x if x > 0 else w * x`` with ``w`` the slope of ``x``'s channel (axis 1;
+    one slope for everything when ``num_parameters == 1``), computed in
+    ``x``'s dtype. :meth:`backward` returns ``g if x > 0 else w * g`` and sets
+    :attr:`grad_weight`, the sum over every other axis of ``g * x`` where
+    ``x <= 0``. As in fastact, that sum accumulates in float64 in a fixed
+    order (see :func:`_sum_in_fastact_order`) and is rounded once to the
+    gradient's dtype, so the slopes learn the same bits as
+    ``fa.nn.PReLU``'s. A plain ``np.sum`` would be as accurate but not
+    bit-identical: it adds pairwise.
+
+    Parameters
+    ----------
+    num_parameters : int, default 1
+        How many slopes: 1, or the size of axis 1 of the input.
+    init : float, default 0.25
+        Their initial value.
+
+    Attributes
+    ----------
+    weight : numpy.ndarray
+        The slopes, float64 as in ``fa.nn.PReLU``; the optimiser updates it in place.
+    grad_weight : numpy.ndarray or None
+        The slopes' gradient from the last :meth:`backward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WherePReLU(num_parameters=2, init=0.5)
+    >>> layer(np.array([[-2.0, -4.0], [2.0, 6.0]]))
+    array([[-1., -2.],
+           [ 2.,  6.]])
+    >>> layer.backward(np.ones((2, 2)))
+    array([[0.5, 0.5],
+           [1. , 1. ]])
+    >>> layer.grad_weight
+    array([-2., -4.])
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
+        super().__init__()
+        self.weight = np.full(num_parameters, float(init))
+        self.grad_weight: Array | None = None
+
+    def _slopes(self, x: Array, c: type[np.floating]) -> Array | np.floating:
+        """The slopes in ``x``'s dtype, shaped to broadcast along axis 1."""
+        if self.weight.size == 1:
+            return c(self.weight[0])
+        return self.weight.astype(c).reshape(-1, *[1] * (x.ndim - 2))
+
+    def _forward(self, x, c):
+        return np.where(x > 0, x, self._slopes(x, c) * x)
+
+    def _backward(self, g, x, c, out):
+        grad_x = np.where(x > 0, g, self._slopes(x, c) * g)
+        # float64 products, exact (a float32 product fits in float64's 53 bits)
+        with np.errstate(all="ignore"):
+            products = np.where(x <= 0, g.astype(np.float64) * x.astype(np.float64), 0.0)
+        # one channel for a single slope; else rows of axis 0, channels on axis 1
+        shape = (1, 1, x.size) if self.weight.size == 1 else (x.shape[0], x.shape[1], -1)
+        with np.errstate(all="ignore"):  # inf - inf is NaN, a sum past the dtype's range inf
+            self.grad_weight = _sum_in_fastact_order(products.reshape(shape)).astype(g.dtype)
+        return grad_x
+
+    def __repr__(self) -> str:
+        return f"WherePReLU(num_parameters={self.weight.size})"
+
+
+#: The plain-NumPy layer of each activation of ``fa.ACTIVATIONS``, by name.
+WHERE_LAYERS: dict[str, type[WhereActivation]] = {
+    "relu": WhereReLU,
+    "leaky_relu": WhereLeakyReLU,
+    "relu6": WhereReLU6,
+    "hardtanh": WhereHardtanh,
+    "hardsigmoid": WhereHardsigmoid,
+    "hardswish": WhereHardswish,
+    "prelu": WherePReLU,
+}
+
+
+def _params(activation: str, alpha: float) -> tuple[float, ...]:
+    """The activation's parameters: each at its table default, but Leaky ReLU's slope."""
+    return tuple(
+        alpha if activation == "leaky_relu" and p.name == "alpha" else p.default
+        for p in fa.ACTIVATIONS[activation].params
+    )
+
+
+def make_activation(
+    activations: str,
+    alpha: float = 0.01,
+    inplace: bool = False,
+    *,
+    activation: str = "leaky_relu",
+    channels: int = 1,
+) -> Activation:
+    """Return a hidden-layer activation: the plain-NumPy layer or the fastact layer.
 
     Parameters
     ----------
     activations : {"numpy", "fastact"}
-        ``"numpy"``: :class:`WhereLeakyReLU`. ``"fastact"``:
-        ``fa.nn.LeakyReLU(alpha, inplace)``, or ``fa.nn.ReLU(inplace)`` when
-        ``alpha == 0``.
-    alpha : float
-        The slope for ``x <= 0``.
-    inplace : bool
+        ``"numpy"``: the layer of :data:`WHERE_LAYERS`. ``"fastact"``: the
+        layer of :mod:`fastact.nn` (``fa.nn.ReLU`` for Leaky ReLU with
+        ``alpha == 0``).
+    alpha : float, default 0.01
+        Leaky ReLU's slope for ``x <= 0``; the other activations take their
+        defaults.
+    inplace : bool, default False
         Run the fastact forward and backward passes in place. Not available
-        for ``"numpy"``: ``np.where`` always allocates.
+        for ``"numpy"`` (``np.where`` always allocates), nor for a layer
+        whose output does not tell its derivative (hardsigmoid, hardswish)
+        or that has no in-place form (PReLU).
+    activation : str, default "leaky_relu"
+        A name of ``fa.ACTIVATIONS``.
+    channels : int, default 1
+        The width of the layer: PReLU learns one slope per unit.
 
     Returns
     -------
@@ -170,7 +490,8 @@ def make_activation(activations: str, alpha: float, inplace: bool) -> Activation
     Raises
     ------
     ValueError
-        If ``activations`` is unknown, or ``inplace`` is asked of ``"numpy"``.
+        If ``activations`` or ``activation`` is unknown, or ``inplace`` is
+        asked of a layer that cannot run in place.
 
     Examples
     --------
@@ -178,19 +499,37 @@ def make_activation(activations: str, alpha: float, inplace: bool) -> Activation
     LeakyReLU(alpha=0.01, inplace=True)
     >>> make_activation("fastact", 0.0, inplace=False)
     ReLU(inplace=False)
+    >>> make_activation("numpy", activation="hardtanh")
+    WhereHardtanh(min_val=-1.0, max_val=1.0)
+    >>> make_activation("fastact", activation="prelu", channels=8)
+    PReLU(num_parameters=8)
     """
+    if activations not in ("numpy", "fastact"):
+        raise ValueError(f"activations must be 'numpy' or 'fastact', got {activations!r}")
+    if activation not in fa.ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(fa.ACTIVATIONS)}: {activation!r}")
+    channel = fa.ACTIVATIONS[activation].kind == "channel"
     if activations == "numpy":
         if inplace:
             raise ValueError("the np.where activations have no in-place form")
-        return WhereLeakyReLU(alpha)
-    if activations == "fastact":
+        if activation not in WHERE_LAYERS:
+            raise ValueError(f"this example has no plain-NumPy layer for {activation!r} yet")
+        where_layer = WHERE_LAYERS[activation]
+        if channel:
+            return where_layer(num_parameters=channels)  # type: ignore[call-arg]
+        return where_layer(*_params(activation, alpha))
+    layer = getattr(fa.nn, fa.ACTIVATIONS[activation].layer)
+    if channel:
+        if inplace:
+            raise ValueError(f"{layer.__name__} has no in-place form")
+        return layer(num_parameters=channels)
+    if activation == "leaky_relu" and alpha == 0:
         # ReLU gives +0.0 for negative inputs where the seed's 0 * x gives -0.0;
         # the weights still come out bit-identical (tests/test_training.py), so
         # use the layer a user would pick.
-        if alpha == 0:
-            return fa.nn.ReLU(inplace=inplace)
-        return fa.nn.LeakyReLU(alpha, inplace=inplace)
-    raise ValueError(f"activations must be 'numpy' or 'fastact', got {activations!r}")
+        return fa.nn.ReLU(inplace=inplace)
+    # a layer whose derivative cannot be read off its output refuses inplace=True
+    return layer(*_params(activation, alpha), inplace=inplace)
 
 
 def softmax_cross_entropy(logits: Array, labels: NDArray[np.integer]) -> tuple[float, Array]:
@@ -245,10 +584,18 @@ class MLP:
     inplace : bool, default False
         Run the fastact activations in place: the forward pass overwrites the
         pre-activation, the backward pass overwrites the incoming gradient.
-    dtype : dtype-like, default numpy.float32
-        The dtype of the parameters and of every computation.
+    dtype : {numpy.float32, numpy.float64}, default numpy.float32
+        The dtype of the parameters and of every computation (PReLU's slopes
+        are float64, as in ``fa.nn.PReLU``, and computed with in ``dtype``).
     seed : int, default 0
         Seed of the weight initialisation.
+    activation : str, default "leaky_relu"
+        The hidden activation, a name of ``fa.ACTIVATIONS``.
+
+    Raises
+    ------
+    ValueError
+        If ``dtype`` is not float32 or float64, or :func:`make_activation` refuses.
 
     Examples
     --------
@@ -258,6 +605,13 @@ class MLP:
     >>> grads = model.backward(np.ones_like(logits))
     >>> [g.shape for g in grads]
     [(3, 8), (8,), (8, 2), (2,)]
+
+    With PReLU the slopes (one per hidden unit) come after the weights:
+
+    >>> model = MLP((3, 8, 2), activation="prelu", seed=0)
+    >>> grads = model.backward(np.ones_like(model.forward(np.ones((5, 3), np.float32))))
+    >>> [g.shape for g in grads]
+    [(3, 8), (8,), (8, 2), (2,), (8,)]
     """
 
     def __init__(
@@ -269,27 +623,43 @@ class MLP:
         inplace: bool = False,
         dtype: DTypeLike = np.float32,
         seed: int = 0,
+        activation: str = "leaky_relu",
     ) -> None:
         self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            # the np.where layers compute in the array's dtype, which is the
+            # SPEC's arithmetic for float32 and float64 only (float16 computes
+            # in float32 there): keep the bit-for-bit comparison honest
+            raise ValueError(f"MLP computes in float32 or float64, not {self.dtype}")
         self.inplace = bool(inplace)
         rng = np.random.default_rng(seed)
-        # He initialisation for Leaky ReLU; drawn in float64 and then cast, so
-        # every activation choice starts from the same weights.
-        gain = np.sqrt(2.0 / (1.0 + alpha**2))
+        # He initialisation, with the negative slope for Leaky ReLU and PReLU
+        # (its initial 0.25), and ReLU's gain for the other piecewise-linear
+        # units; drawn in float64 and then cast, so that the NumPy and the
+        # fastact runs start from the same weights.
+        slope = {"leaky_relu": alpha, "prelu": 0.25}.get(activation, 0.0)
+        gain = np.sqrt(2.0 / (1.0 + slope**2))
         self.weights = [
             (rng.standard_normal((m, n)) * (gain / np.sqrt(m))).astype(self.dtype)
             for m, n in itertools.pairwise(sizes)
         ]
         self.biases = [np.zeros(n, dtype=self.dtype) for n in sizes[1:]]
         self.activations = [
-            make_activation(activations, alpha, inplace) for _ in range(len(sizes) - 2)
+            make_activation(activations, alpha, inplace, activation=activation, channels=n)
+            for n in sizes[1:-1]
         ]
+        # the layers with learnable slopes (PReLU), trained by the same optimiser
+        self._learnable = [a for a in self.activations if hasattr(a, "grad_weight")]
         self._layer_inputs: list[Array] = []
 
     @property
     def params(self) -> list[Array]:
-        """The parameters, in the order :meth:`backward` returns their gradients."""
-        return [p for wb in zip(self.weights, self.biases, strict=True) for p in wb]
+        """The parameters, in the order :meth:`backward` returns their gradients.
+
+        ``[W0, b0, W1, b1, ...]``, then the slopes of each PReLU layer.
+        """
+        pairs = [p for wb in zip(self.weights, self.biases, strict=True) for p in wb]
+        return pairs + [a.weight for a in self._learnable]  # type: ignore[attr-defined]
 
     def forward(self, x: Array) -> Array:
         """Return the logits of the batch ``x`` and keep what :meth:`backward` needs.
@@ -328,7 +698,8 @@ class MLP:
         Returns
         -------
         list of numpy.ndarray
-            ``[dW0, db0, dW1, db1, ...]``, matching :attr:`params`.
+            ``[dW0, db0, dW1, db1, ...]`` and the slopes' gradients, matching
+            :attr:`params`.
         """
         grads: list[Array] = [grad_logits] * (2 * len(self.weights))
         g = grad_logits
@@ -340,13 +711,16 @@ class MLP:
             grads[2 * i + 1] = g.sum(axis=0)
             if i > 0:
                 g = g @ self.weights[i].T
-        return grads
+        # each layer's backward pass has just set its slopes' gradient
+        return grads + [a.grad_weight for a in self._learnable]  # type: ignore[attr-defined]
 
 
 class SGD:
-    """Mini-batch SGD with momentum, in place, in the parameters' dtype.
+    """Mini-batch SGD with momentum, in place, in each parameter's dtype.
 
-    ``v = momentum * v - lr * grad; param += v``.
+    ``v = momentum * v - lr * grad; param += v``. A gradient of another dtype
+    is cast to its parameter's first: a float32 model's PReLU slopes are
+    float64 (as ``fa.nn.PReLU`` keeps them) and their gradient float32.
 
     Parameters
     ----------
@@ -369,9 +743,9 @@ class SGD:
 
     def __init__(self, params: list[Array], lr: float, momentum: float = 0.9) -> None:
         self.params = params
-        dtype = params[0].dtype.type
-        # dtype scalars: the update stays in the parameters' dtype
-        self.lr, self.momentum = dtype(lr), dtype(momentum)
+        self.lr, self.momentum = float(lr), float(momentum)
+        # dtype scalars: each update stays in its parameter's dtype
+        self._scalars = [(p.dtype.type(lr), p.dtype.type(momentum)) for p in params]
         self.velocity = [np.zeros_like(p) for p in params]
 
     def step(self, grads: list[Array]) -> None:
@@ -382,9 +756,12 @@ class SGD:
         grads : list of numpy.ndarray
             One gradient per parameter.
         """
-        for p, g, v in zip(self.params, grads, self.velocity, strict=True):
-            v *= self.momentum
-            g *= self.lr
+        for p, g, v, (lr, momentum) in zip(
+            self.params, grads, self.velocity, self._scalars, strict=True
+        ):
+            g = g.astype(p.dtype, copy=False)  # exact: float32 to float64 at most
+            v *= momentum
+            g *= lr
             v -= g
             p += v
 
@@ -489,14 +866,27 @@ def main(argv: Sequence[str] | None = None) -> float:
         The final test accuracy.
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--activations", choices=["numpy", "fastact"], default="fastact")
+    parser.add_argument(
+        "--activation",
+        choices=list(fa.ACTIVATIONS),
+        default="leaky_relu",
+        help="the hidden activation (default: leaky_relu), parameters at their defaults",
+    )
+    parser.add_argument(
+        "--activations",
+        choices=["numpy", "fastact"],
+        default="fastact",
+        help="plain-NumPy np.where layers or fastact's (default: fastact)",
+    )
     parser.add_argument(
         "--inplace", action="store_true", help="fastact layers in place (not for numpy)"
     )
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--width", type=int, default=256, help="width of both hidden layers")
-    parser.add_argument("--alpha", type=float, default=0.01, help="Leaky ReLU slope (0: ReLU)")
+    parser.add_argument(
+        "--alpha", type=float, default=None, help="Leaky ReLU slope (default 0.01; 0: ReLU)"
+    )
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--momentum", type=float, default=0.9)
@@ -510,6 +900,13 @@ def main(argv: Sequence[str] | None = None) -> float:
     args = parser.parse_args(argv)
     if args.inplace and args.activations == "numpy":
         parser.error("--inplace needs --activations fastact: np.where always allocates")
+    if args.alpha is not None and args.activation != "leaky_relu":
+        parser.error(f"--alpha is Leaky ReLU's slope; {args.activation} takes its defaults")
+    args.alpha = 0.01 if args.alpha is None else args.alpha
+    try:  # refuse a choice the layers refuse (hardswish in place...) before loading data
+        make_activation(args.activations, args.alpha, args.inplace, activation=args.activation)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.threads is None:
         return _train(args)
     # On a shared machine, BLAS threads that spin-wait for a core another
@@ -537,6 +934,7 @@ def _train(args: argparse.Namespace) -> float:
         inplace=args.inplace,
         dtype=args.dtype,
         seed=args.seed,
+        activation=args.activation,
     )
     opt = SGD(model.params, args.lr, args.momentum)
     rng = np.random.default_rng(args.seed)

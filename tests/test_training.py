@@ -1,8 +1,10 @@
 """fastact's layers in a NumPy training loop: the same weights as the np.where code, bit for bit.
 
 The model is ``examples/train_mlp.py`` (loaded from the checkout by path, since
-``examples/`` is not part of the installed package). Only the digits test needs
+``examples/`` is not part of the installed package). Only the digits tests need
 scikit-learn (the ``examples`` extra); the others train on synthetic data.
+Every activation of ``fa.ACTIVATIONS`` is trained against its plain-NumPy
+layer in the example, so a new table entry is covered once it has one.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import require
 
 import fastact as fa
+from fastact._table import REDUCTION_BLOCK
 
 # the example is a script, not part of the package: import it from its folder
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
@@ -61,6 +65,7 @@ def _train(
     width: int = 48,
     batch_size: int = 32,
     lr: float = 0.2,
+    activation: str = "leaky_relu",
 ) -> list[np.ndarray]:
     model = train_mlp.MLP(
         (x.shape[1], width, width, 10),
@@ -69,6 +74,7 @@ def _train(
         inplace=inplace,
         dtype=dtype,
         seed=7,
+        activation=activation,
     )
     opt = train_mlp.SGD(model.params, lr=lr, momentum=0.9)
     rng = np.random.default_rng(7)
@@ -104,6 +110,98 @@ def test_weights_bit_identical_to_np_where(alpha, inplace, dtype, backend) -> No
     _assert_bit_identical(got, want)
 
 
+def test_every_activation_has_a_plain_numpy_layer() -> None:
+    # what makes the test below cover a new table entry: the example must
+    # write out its formulas in NumPy (and fastact.nn must have its layer)
+    missing = set(fa.ACTIVATIONS) - set(train_mlp.WHERE_LAYERS)
+    assert not missing, f"examples/train_mlp.py has no plain-NumPy layer for {sorted(missing)}"
+    for name, entry in fa.ACTIVATIONS.items():
+        layer = train_mlp.make_activation("fastact", activation=name, channels=4)
+        assert type(layer) is getattr(fa.nn, entry.layer)
+        where = train_mlp.make_activation("numpy", activation=name, channels=4)
+        assert isinstance(where, train_mlp.WHERE_LAYERS[name])
+
+
+def _inplace_choices(name: str) -> list[bool]:
+    """Out of place, and in place where the fastact layer allows it (its output tells f')."""
+    try:
+        train_mlp.make_activation("fastact", inplace=True, activation=name)
+    except ValueError:
+        return [False]
+    return [False, True]
+
+
+# Numba compiles each kernel for each dtype on first use (about 2.5 s on this
+# machine): for every activation that is over a minute, so the table-wide test
+# runs the backends that cost nothing to start. Numba trains Leaky ReLU and
+# ReLU in test_weights_bit_identical_to_np_where above, and its kernels are
+# held to the same bits as the others by tests/test_conformance.py.
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("backend_name", ["cython", "numpy"])
+@pytest.mark.parametrize("name", list(fa.ACTIVATIONS))
+def test_every_activation_trains_to_the_plain_numpy_weights(name, backend_name, dtype) -> None:
+    require(backend_name)
+    if name not in train_mlp.WHERE_LAYERS:
+        pytest.skip(f"no plain-NumPy layer for {name} (the test above fails for it)")
+    x, y = _synthetic_data(160, dtype)
+    kw = {"alpha": 0.01, "dtype": dtype, "x": x, "y": y, "epochs": 2, "width": 32}
+    want = _train("numpy", inplace=False, activation=name, **kw)
+    initial = train_mlp.MLP((64, 32, 32, 10), dtype=dtype, seed=7, activation=name).params
+    changed = [not np.array_equal(p, q) for p, q in zip(want, initial, strict=True)]
+    assert all(changed), changed  # every parameter (PReLU's slopes included) trained
+    for inplace in _inplace_choices(name):
+        with fa.use_backend(backend_name):
+            got = _train("fastact", inplace=inplace, activation=name, **kw)
+        if fa.ACTIVATIONS[name].family == "exact":
+            _assert_bit_identical(got, want)
+        else:
+            # The smooth family is accurate to 1-2 ulp, not bit-exact to a
+            # NumPy formula: its weights can only agree to a tolerance (a few
+            # steps amplify an ulp of difference by far less than 1000x).
+            tol = 1000 * np.finfo(dtype).eps
+            for g, w in zip(got, want, strict=True):
+                np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_prelu_slopes_learn_per_unit(dtype) -> None:
+    x, y = _synthetic_data(160, dtype)
+    model = train_mlp.MLP((64, 32, 32, 10), dtype=dtype, seed=7, activation="prelu")
+    slopes = model.params[-2:]
+    assert [s.shape for s in slopes] == [(32,), (32,)]
+    assert all(s.dtype == np.float64 and (s == 0.25).all() for s in slopes)  # as fa.nn.PReLU
+    opt = train_mlp.SGD(model.params, lr=0.2, momentum=0.9)
+    with _one_blas_thread():
+        for _ in range(2):
+            train_mlp.train_epoch(model, opt, x, y, 32, np.random.default_rng(7))
+    for layer, s in zip(model.activations, slopes, strict=True):
+        assert layer.weight is s  # updated in place, so the layer computes with the new slopes
+        assert (s != 0.25).sum() > 16 and len(np.unique(s)) > 16, s  # one slope per unit
+        assert layer.grad_weight.dtype == dtype
+
+
+def test_plain_numpy_prelu_sums_in_fastacts_order() -> None:
+    # The MLP's PReLU rows hold one element each; here rows span several
+    # blocks, so the block order of the weight gradient matters. float64
+    # products from 1e-6 to 1e6 make a sum in another order (np.sum adds
+    # pairwise) round differently, as the last assertion checks; float32
+    # would hide the difference in its final rounding.
+    rng = np.random.default_rng(3)
+    shape = (3, 2, 2 * REDUCTION_BLOCK + 5)
+    x = -np.exp(rng.uniform(-7, 7, shape)) * (rng.random(shape) < 0.8)
+    x[0, 0, :9] = -0.0
+    g = rng.standard_normal(shape)
+    for weight in (np.array([0.5, 0.125]), np.array([0.5])):
+        layer = train_mlp.WherePReLU(weight.size)
+        layer.weight[:] = weight
+        layer(x)
+        got_x = layer.backward(g)
+        want_x, want_w = fa.prelu_backward(g, x, weight if weight.size > 1 else weight[0])
+        assert got_x.tobytes() == want_x.tobytes()
+        assert layer.grad_weight.tobytes() == np.atleast_1d(want_w).tobytes()
+    assert np.where(x <= 0, g * x, 0.0).sum() != layer.grad_weight[0]
+
+
 def test_layers_hit_the_derivative_at_zero() -> None:
     # The exactness test above means something at x == 0 only if the training
     # there really meets pre-activations that are exactly zero.
@@ -133,6 +231,14 @@ def test_numpy_activations_refuse_inplace() -> None:
         train_mlp.make_activation("numpy", 0.01, inplace=True)
     with pytest.raises(ValueError, match="activations must be"):
         train_mlp.make_activation("torch", 0.01, inplace=False)
+    with pytest.raises(ValueError, match="activation must be one of relu, leaky_relu"):
+        train_mlp.make_activation("fastact", activation="swish")
+    with pytest.raises(ValueError, match="no in-place form"):
+        train_mlp.make_activation("fastact", inplace=True, activation="prelu")
+    with pytest.raises(ValueError, match="does not tell the derivative"):
+        train_mlp.make_activation("fastact", inplace=True, activation="hardswish")
+    with pytest.raises(ValueError, match="float32 or float64"):
+        train_mlp.MLP((4, 4, 2), dtype=np.float16)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -212,3 +318,14 @@ def test_example_command_line(capsys) -> None:
         train_mlp.main(["--activations", "numpy", "--inplace"])
     assert "np.where always allocates" in capsys.readouterr().err
     assert 0.5 < acc <= 1.0
+    # --activation: the same accuracy from both codes (the weights are the same)
+    prelu = [*args, "--activation", "prelu"]
+    assert train_mlp.main([*prelu, "--activations", "numpy"]) == train_mlp.main(prelu) > 0.5
+    assert "WherePReLU(num_parameters=32)" in capsys.readouterr().out
+    for bad, message in [
+        (["--activation", "hardswish", "--inplace"], "does not tell the derivative"),
+        (["--activation", "relu6", "--alpha", "0.1"], "--alpha is Leaky ReLU's slope"),
+    ]:
+        with pytest.raises(SystemExit):
+            train_mlp.main(bad)
+        assert message in capsys.readouterr().err
