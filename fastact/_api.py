@@ -283,13 +283,16 @@ def _channel(
     out: object,
     backend: object,
 ) -> tuple[str, tuple[np.ndarray, ...], tuple, np.ndarray, int | None, np.ndarray]:
-    """The checks of the prelu functions: backend, arrays, shape, weight, axis, result."""
+    """The checks of the prelu functions: backend, arrays, shape, weight, axis, result.
+
+    The axis comes back counted in the broadcast shape (``grad_out`` may add
+    leading axes to ``x``'s).
+    """
     name = _config.get_backend() if backend is None else _config.check_backend_name(backend)
-    if _containers.takes(inputs, out):
-        kinds = ", ".join(sorted({type(v).__name__ for v in (*inputs, out)}))
-        raise TypeError(f"fastact.{kernel}: {kinds} inputs are not supported")
     arrays, shape = _arrays(kernel, inputs)
     w, ax = _check_weight(weight, arrays[-1], axis, kernel)
+    if ax is not None:
+        ax += len(shape) - arrays[-1].ndim
     _check_finite_in({"weight": weight}, arrays[-1].dtype, kernel)
     result = _result(out, arrays[-1], shape, kernel)
     return name, arrays, shape, w, ax, result
@@ -346,6 +349,9 @@ def prelu(x: Any, weight: Any, axis: int = 1, *, out: Any = None, backend: Any =
     array([[-0.5,  4. ],
            [-1. ,  4. ]])
     """
+    if _containers.takes((x,), out):
+        name = _config.get_backend() if backend is None else _config.check_backend_name(backend)
+        return _containers.call_channel("prelu", (x,), weight, axis, out, name)
     name, arrays, shape, w, ax, result = _channel("prelu", (x,), weight, axis, out, backend)
     _run("leaky_relu", arrays, shape, (_along(w, ax, len(shape)),), result, name)
     return _returned(out, result, x)
@@ -386,6 +392,9 @@ def prelu_grad(x: Any, weight: Any, axis: int = 1, *, out: Any = None, backend: 
     >>> fa.prelu_grad(np.array([-2.0, 0.0, 3.0]), 0.25)
     array([0.25, 0.25, 1.  ])
     """
+    if _containers.takes((x,), out):
+        name = _config.get_backend() if backend is None else _config.check_backend_name(backend)
+        return _containers.call_channel("prelu_grad", (x,), weight, axis, out, name)
     name, arrays, shape, w, ax, result = _channel("prelu_grad", (x,), weight, axis, out, backend)
     _run("leaky_relu_grad", arrays, shape, (_along(w, ax, len(shape)),), result, name)
     return _returned(out, result, x)
@@ -445,6 +454,9 @@ def prelu_backward(
     >>> gw
     array([-3., -3.])
     """
+    if _containers.takes((grad_out, x), out):
+        name = _config.get_backend() if backend is None else _config.check_backend_name(backend)
+        return _containers.call_channel("prelu_backward", (grad_out, x), weight, axis, out, name)
     name, arrays, shape, w, ax, result = _channel(
         "prelu_backward", (grad_out, x), weight, axis, out, backend
     )

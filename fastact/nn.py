@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from fastact import _api
+from fastact import _api, _containers
 from fastact._table import ACTIVATIONS
 from fastact._table import Activation as _Entry
 
@@ -90,7 +90,9 @@ class Activation:
         f = _api.PUBLIC[self.entry.name]
         out = x if self.inplace and isinstance(x, np.ndarray) else None
         y = f(x, *self._params, out=out, backend=self.backend)
-        self._saved = y if self._from_output else np.asarray(x)
+        # a container (a dask array, ...) is kept as it is: asarray would compute it
+        keep = x if _containers.takes((x,), None) else np.asarray(x)
+        self._saved = y if self._from_output else keep
         return y
 
     __call__ = forward
@@ -265,7 +267,7 @@ class PReLU:
         >>> fa.nn.PReLU()(np.array([-4.0, 4.0]))
         array([-1.,  4.])
         """
-        self._saved = np.asarray(x)
+        self._saved = x if _containers.takes((x,), None) else np.asarray(x)
         return _api.prelu(x, self._slopes(), 1, backend=self.backend)
 
     __call__ = forward

@@ -26,5 +26,7 @@ _ufuncs = _backends.load("cython").UFUNCS if _backends.status("cython") is None 
 if _ufuncs is None:
     raise ImportError(f"fastact.ufunc needs the Cython extension: {_backends.status('cython')}")
 
+for _ufunc in _ufuncs.values():
+    _ufunc.__module__ = __name__  # pickle finds them here, without searching sys.modules
 globals().update(_ufuncs)
 __all__ = list(_ufuncs)
