@@ -2,8 +2,9 @@
 
 pytest-benchmark prints its tables per group; the bars need ratios across
 groups (fastact against ``np.where``, against a parallel copy of the same
-bytes, against ``np.maximum`` and PyTorch), which this summary computes with
-the same code as ``python -m fastact bench``.
+bytes, against ``np.maximum`` and PyTorch, against its own rows), which this
+summary computes with the same code as ``fastact bench``
+(``fastact.bench.report``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Callable
 
 import pytest
 
-from fastact import _bench, _impls
+from fastact.bench import registry, report
 
-_results: list[_bench.Result] = []
+_results: list[report.Result] = []
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def record() -> Callable[..., None]:
 
     def add(
         function: str,
-        impl: _impls.Impl,
+        impl: registry.Impl,
         dtype: str,
         size: int,
         mode: str,
@@ -33,7 +34,7 @@ def record() -> Callable[..., None]:
         nbytes: int,
     ) -> None:
         _results.append(
-            _bench.Result(
+            report.Result(
                 function, impl.name, impl.kind, dtype, size, mode,
                 median, median, first, iterations, [median], nbytes,
             )
@@ -44,8 +45,14 @@ def record() -> Callable[..., None]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    rows = _bench.bars(_results)
-    if not rows:
+    checks = report.bars(_results)
+    if not checks:
         return
-    terminalreporter.section("fastact: SPEC performance bars (float32, this run)")
-    terminalreporter.write_line(_bench.text_table(_bench.BAR_HEADER, rows))
+    terminalreporter.section("fastact: performance bars (this run's medians)")
+    for bar, rows in report.bar_tables(checks):
+        terminalreporter.write_line("")
+        terminalreporter.write_line(bar)
+        for header, part in report.split_columns(report.BAR_HEADER, rows):
+            terminalreporter.write_line(report.text_table(header, part))
+    terminalreporter.write_line("")
+    terminalreporter.write_line(report.wrap(report.verdict(checks)))

@@ -12,12 +12,12 @@ activations are most of the ``np.where`` epoch. The weights both ways are bit-id
 
 Run (about 15 s)::
 
-    pytest bench/test_bench_training.py
+    python -m pytest bench/test_bench_training.py
 
 Thread settings decide this benchmark more than the kernels do. Pinned to
 one thread each, it compares the activation code alone::
 
-    OPENBLAS_NUM_THREADS=1 FASTACT_NUM_THREADS=1 pytest bench/test_bench_training.py
+    OPENBLAS_NUM_THREADS=1 FASTACT_NUM_THREADS=1 python -m pytest bench/test_bench_training.py
 
 With the defaults (BLAS and fastact both multi-threaded), OpenMP worker
 threads that spin-wait after a parallel fastact kernel (libgomp's default
@@ -26,7 +26,7 @@ on a 2-core machine that made the fastact epochs slower than the ``np.where``
 ones. ``OMP_WAIT_POLICY=PASSIVE`` in the environment removes the effect, so
 compare the default run with::
 
-    OMP_WAIT_POLICY=PASSIVE pytest bench/test_bench_training.py
+    OMP_WAIT_POLICY=PASSIVE python -m pytest bench/test_bench_training.py
 """
 
 from __future__ import annotations

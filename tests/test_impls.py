@@ -1,58 +1,64 @@
-"""Every implementation the benchmarks time (``fastact._impls``) against the oracle.
+"""Every implementation the benchmarks time (``fastact.bench.registry``) against the oracle.
 
 fastact entries must match the SPEC bit for bit on data with NaN (payloads
 included), infinities, -0.0 and subnormals, at a size that takes the
-parallel kernels too. Baselines (the seeds' code, np.maximum, PyTorch,
-numexpr) are checked on random normal data, where they agree with the SPEC's
+parallel kernels too, with every parameter set the oracle tests. Baselines
+(the seeds' code, np.maximum, PyTorch, numexpr) are checked on random normal
+data at the table's default parameters, where they agree with the SPEC's
 formulas up to rounding and the sign of zero. References must copy or add.
-Each mode must write where it says: a new array, the ``out`` it allocated, or
-the first input.
+Each mode must write where it says: a new array, the ``out`` it allocated,
+or the first input.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import oracle
 import pytest
 from arrays import values
 from conftest import require
-from oracle import expected, mismatch
 
-from fastact import _dispatch, _impls
+import fastact as fa
+from fastact import _config
+from fastact._table import ACTIVATIONS, KERNELS, activation_of
+from fastact.bench import registry
 
 SIZES = (1, 17, 1000)
-#: large enough that the parallel kernels (and the auto dispatcher) go parallel
-BIG = 2 * _dispatch.PARALLEL_MIN_SIZE + 7
-EXACT_ALPHAS = (0.01, -0.5)
-BASELINE_ALPHA = 0.01  # np.maximum(x, alpha * x) needs 0 <= alpha <= 1
+#: large enough that auto runs a team of two threads (where there are two CPUs)
+BIG = 2 * _config.MIN_PER_THREAD + 7
 
 
 def _cases() -> list:
     cases = []
-    for impl in _impls.registry():
-        for dtype in _impls.DTYPES:
-            for mode in _impls.MODES:
-                if impl.unsupported(dtype, mode, 1) is None:
+    for impl in registry.registry():
+        for dtype in registry.DTYPES:
+            for mode in registry.MODES:
+                if impl.unsupported(dtype, mode) is None:
                     cases.append(pytest.param(impl, dtype, mode, id=f"{impl.key}-{dtype}-{mode}"))
     return cases
 
 
-def _skip_unless_runs(impl: _impls.Impl) -> None:
-    backend = impl.name.split("-")[0]
-    if impl.kind == "fastact" and backend in ("numba", "cython"):
-        require(backend)  # fails instead of skipping where CI requires the backend
+def _param_sets(function: str) -> list[registry.Params]:
+    """The oracle's parameter sets for the kernel's activation (the defaults first)."""
+    act = activation_of(function)
+    defaults = registry.default_params(function)
+    sets = getattr(oracle, "PARAM_SETS", {}).get(act.name, [defaults])
+    return [tuple(s) for s in sets]
+
+
+def _expected(function: str, x: np.ndarray, g: np.ndarray | None, params: registry.Params):
+    """The oracle's ``(result, arithmetic)``; skip a kernel it does not know yet."""
+    if function not in getattr(oracle, "KERNELS", KERNELS):
+        pytest.skip(f"tests/oracle.py has no formula for {function} yet")
+    return oracle.expected(function, x, g, params)
+
+
+def _skip_unless_runs(impl: registry.Impl) -> None:
+    if impl.kind == "fastact" and impl.name in ("numba", "cython"):
+        require(impl.name)  # fails instead of skipping where CI requires the backend
     reason = impl.unavailable()
     if reason is not None:
         pytest.skip(f"{impl.key} cannot run here: {reason}")
-
-
-def _as_array(result: object, dtype: np.dtype) -> np.ndarray:
-    if isinstance(result, list):
-        return np.asarray(result, dtype=np.float64)
-    return np.asarray(result)
-
-
-def _sizes(impl: _impls.Impl) -> tuple[int, ...]:
-    return tuple(n for n in (*SIZES, BIG) if impl.max_size is None or n <= impl.max_size)
 
 
 def _check_mode(result: object, inputs: tuple[np.ndarray, ...], before: list, mode: str) -> None:
@@ -66,37 +72,42 @@ def _check_mode(result: object, inputs: tuple[np.ndarray, ...], before: list, mo
 
 
 @pytest.mark.parametrize(("impl", "dtype", "mode"), _cases())
-def test_impl(impl: _impls.Impl, dtype: str, mode: str) -> None:
+def test_impl(impl: registry.Impl, dtype: str, mode: str) -> None:
     _skip_unless_runs(impl)
     dt = np.dtype(dtype)
-    for n in _sizes(impl):
-        if impl.kind == "fastact":
-            for alpha in EXACT_ALPHAS:
-                _check_exact(impl, dt, mode, n, alpha)
-        elif impl.kind == "baseline":
+    if impl.kind == "fastact":
+        for params in _param_sets(impl.function):
+            for n in SIZES:
+                _check_exact(impl, dt, mode, n, params)
+        _check_exact(impl, dt, mode, BIG, registry.default_params(impl.function))
+    elif impl.kind == "baseline":
+        for n in (*SIZES, BIG):
             _check_baseline(impl, dt, mode, n)
-        else:
+    else:
+        for n in (*SIZES, BIG):
             _check_reference(impl, dt, mode, n)
 
 
-def _check_exact(impl: _impls.Impl, dt: np.dtype, mode: str, n: int, alpha: float) -> None:
+def _check_exact(
+    impl: registry.Impl, dt: np.dtype, mode: str, n: int, params: registry.Params
+) -> None:
     x = values(dt, n, seed=n)
-    inputs = (x,) if _impls.arity(impl.function) == 1 else (values(dt, n, seed=n + 1), x)
+    inputs = (x,) if registry.arity(impl.function) == 1 else (values(dt, n, seed=n + 1), x)
     g = inputs[0] if len(inputs) == 2 else None
-    want, arithmetic = expected(impl.function, x, g, alpha)
+    want, arithmetic = _expected(impl.function, x, g, params)
     before = [a.tobytes() for a in inputs]
-    result = impl.prepare(inputs, alpha, mode)()
+    result = impl.prepare(inputs, params, mode)()
     _check_mode(result, inputs, before, mode)
-    problem = mismatch(result, want, arithmetic)
-    assert problem is None, f"{impl.key} {dt} n={n} alpha={alpha} {mode}: {problem}"
+    problem = oracle.mismatch(result, want, arithmetic)
+    assert problem is None, f"{impl.key} {dt} n={n} params={params} {mode}: {problem}"
     # a second call on the same prepared arrays gives the same bits (out reused),
     # into an out given to prepare (what the benchmarks share in a group)
     if mode != "inplace":
         given = np.full_like(x, 7) if mode == "out" else None
-        run = impl.prepare(inputs, alpha, mode, given)
+        run = impl.prepare(inputs, params, mode, given)
         run()
         result = run()
-        assert mismatch(result, want, arithmetic) is None
+        assert oracle.mismatch(result, want, arithmetic) is None
         if given is not None:
             assert result is given
 
@@ -107,57 +118,97 @@ def _normal(dt: np.dtype, n: int, seed: int) -> np.ndarray:
     return data
 
 
-def _check_baseline(impl: _impls.Impl, dt: np.dtype, mode: str, n: int) -> None:
+def _check_baseline(impl: registry.Impl, dt: np.dtype, mode: str, n: int) -> None:
     x = _normal(dt, n, seed=n)
-    inputs = (x,) if _impls.arity(impl.function) == 1 else (_normal(dt, n, seed=n + 1), x)
+    inputs = (x,) if registry.arity(impl.function) == 1 else (_normal(dt, n, seed=n + 1), x)
     g = inputs[0] if len(inputs) == 2 else None
-    want, _ = expected(impl.function, x, g, BASELINE_ALPHA)
+    params = registry.default_params(impl.function)
+    want, _ = _expected(impl.function, x, g, params)
     before = [a.tobytes() for a in inputs]
-    result = impl.prepare(inputs, BASELINE_ALPHA, mode)()
+    result = impl.prepare(inputs, None, mode)()
     _check_mode(result, inputs, before, mode)
-    got = _as_array(result, dt)
+    got = np.asarray(result)
     assert got.shape == want.shape, f"{impl.key}: shape {got.shape}, expected {want.shape}"
     # The seeds' derivatives are int64/float64 arrays: compare values, to x's
     # precision. float16 code that rounds alpha to float16 first (the seed's
-    # leak * x) is off by a unit of the smallest subnormal near zero.
+    # leak * x) is off by a unit of the smallest subnormal near zero, and
+    # PyTorch's float64 hardsigmoid_backward multiplies by a float32 1/6.
     info = np.finfo(dt)
-    rtol, atol = 2 * float(info.eps), 2 * float(info.smallest_subnormal)
+    rtol = max(2 * float(info.eps), float(np.finfo(np.float32).eps))
+    atol = 2 * float(info.smallest_subnormal)
     np.testing.assert_allclose(
         got.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol
     )
 
 
-def _check_reference(impl: _impls.Impl, dt: np.dtype, mode: str, n: int) -> None:
-    inputs = tuple(_normal(dt, n, seed=n + i) for i in range(_impls.arity(impl.function)))
+def _check_reference(impl: registry.Impl, dt: np.dtype, mode: str, n: int) -> None:
+    inputs = tuple(_normal(dt, n, seed=n + i) for i in range(registry.arity(impl.function)))
     before = [a.tobytes() for a in inputs]
-    result = impl.prepare(inputs, 0.0, mode)()
+    result = impl.prepare(inputs, None, mode)()
     _check_mode(result, inputs, before, mode)
     want = inputs[0] if impl.function == "copy" else np.add(*inputs)
-    np.testing.assert_array_equal(_as_array(result, dt), want)
+    np.testing.assert_array_equal(np.asarray(result), want)
 
 
-def test_registry_covers_the_benchmark_matrix() -> None:
-    """Every function has each backend's forms, auto and the seed baseline."""
-    for function in _impls.FUNCTIONS:
-        names = {impl.name for impl in _impls.registry(function)}
-        assert {"numba-serial", "numba-parallel", "cython-serial", "cython-parallel"} <= names
-        assert {"numpy", "auto", "np.where", "listcomp"} <= names
-    for function in _impls.REFERENCES:
-        assert any(i.name != "numpy" for i in _impls.registry(function, kind="reference"))
-    keys = [impl.key for impl in _impls.registry()]
+def test_registry_covers_the_table() -> None:
+    """Every kernel has the fastact rows; the seeds' activations have np.where."""
+    assert registry.FUNCTIONS == KERNELS
+    for function in KERNELS:
+        names = [impl.name for impl in registry.registry(function)]
+        assert names[: len(registry.FASTACT)] == list(registry.FASTACT)
+        assert ("np.where" in names) == (activation_of(function).name in registry.SEEDS)
+        assert set(names) <= set(registry.names())
+    for function in registry.REFERENCES:
+        assert any(i.name != "numpy" for i in registry.registry(function, kind="reference"))
+    keys = [impl.key for impl in registry.registry()]
     assert len(keys) == len(set(keys))
 
 
+def test_torch_rows_follow_pytorch_by_name() -> None:
+    """A torch row where PyTorch has the function by name; none for the derivatives."""
+    torch = pytest.importorskip("torch")
+    for act in ACTIVATIONS.values():
+        forward, grad, _ = act.kernels
+        if forward not in KERNELS:
+            continue  # not an elementwise activation: not in the benchmarks
+        has = hasattr(torch.nn.functional, act.name)
+        assert bool(registry.registry(forward, "torch")) == has, forward
+        assert not registry.registry(grad, "torch"), grad
+
+
+def test_serial_row_runs_on_one_thread_and_restores_the_setting() -> None:
+    seen = []
+
+    def spy() -> None:
+        seen.append(fa.get_num_threads())
+
+    run = registry.WithSetting(spy, registry.serial_threads)
+    before = (_config._num_threads, fa.get_num_threads())
+    run()
+    assert seen == [1]
+    assert (_config._num_threads, fa.get_num_threads()) == before
+    impl = registry.get("relu", "fastact serial")
+    x = np.array([-1.0, 2.0])
+    call, setting = registry.unwrap(impl.prepare((x,)))
+    assert isinstance(impl.prepare((x,)), registry.WithSetting)
+    with setting():
+        assert fa.get_num_threads() == 1
+        np.testing.assert_array_equal(call(), [0.0, 2.0])
+    assert (_config._num_threads, fa.get_num_threads()) == before
+
+
 def test_unsupported_cases_are_refused() -> None:
-    impl = _impls.get("leaky_relu", "np.where")
+    impl = registry.get("leaky_relu", "np.where")
     x = np.zeros(3, np.float32)
     with pytest.raises(ValueError, match="no 'out' mode"):
-        impl.prepare((x,), 0.1, "out")
+        impl.prepare((x,), None, "out")
     with pytest.raises(ValueError, match="takes 1 arrays"):
-        impl.prepare((x, x), 0.1, "new")
-    exact = _impls.get("leaky_relu", "numpy")
+        impl.prepare((x, x), None, "new")
+    with pytest.raises(ValueError, match="takes 1 parameters, got 2"):
+        impl.prepare((x,), (0.1, 0.2), "new")
+    exact = registry.get("leaky_relu", "numpy")
     for out in (np.zeros(4, np.float32), np.zeros(3, np.float64), np.zeros(6, np.float32)[::2]):
         with pytest.raises(ValueError, match="out must be C-contiguous and like the inputs"):
-            exact.prepare((x,), 0.1, "out", out)
+            exact.prepare((x,), None, "out", out)
     with pytest.raises(KeyError, match="there are"):
-        _impls.get("relu", "nonesuch")
+        registry.get("relu", "nonesuch")

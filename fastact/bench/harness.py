@@ -1,4 +1,4 @@
-"""``python -m fastact bench``: time the registry of ``fastact._impls`` and write a report.
+"""``fastact bench``: time the registry of ``fastact.bench.registry`` and write a report.
 
 A shorter sweep than the pytest-benchmark suite in ``bench/``: it prints a
 table of median times and speed-ups against the seeds' ``np.where`` code,
@@ -10,18 +10,17 @@ progress is plain text.
 
 Timing rules: every measurement calls the prepared implementation once first
 (the first-call time, JIT compile included, is kept as a figure of its own),
-then calibrates how many calls make a round of at least
-:data:`MIN_ROUND_S`, calls it :data:`SETTLE_CALLS` times more (``auto``
-times serial and parallel kernels in its first calls of a size, as in any
-program; the report is of what follows), and runs the timed rounds with
-the garbage collector off, and reports the median time per call. The
+then calibrates how many calls make a round of at least :data:`MIN_ROUND_S`,
+calls it :data:`SETTLE_CALLS` times more, and runs the timed rounds with the
+garbage collector off, and reports the median time per call. The
 implementations of one function, dtype and size are timed side by side:
 round *r* of each (after an untimed warm-up of its own) runs before round
-*r + 1* of any, so that a change in the
-machine's load (other tenants of a shared VM move a 3e7-element call by 2x
-within seconds) falls on all of them alike and the ratios the bars check
-stay fair. The cold-start figures (``import fastact`` and the first calls of
-each backend) are measured in fresh subprocesses.
+*r + 1* of any, so that a change in the machine's load (other tenants of a
+shared VM move a 3e7-element call by 2x within seconds) falls on all of them
+alike and the ratios the bars check stay fair. An implementation that runs
+under a setting (``fastact serial``: one thread) enters it around its calls,
+outside the timed part. The cold-start figures (``import fastact`` and the
+first calls of each backend) are measured in fresh subprocesses.
 """
 
 from __future__ import annotations
@@ -41,51 +40,50 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from fastact import _backends, _config, _impls
+from fastact import _backends, _config
+from fastact._table import ACTIVATIONS, activation_of
+from fastact.bench import registry, report
+from fastact.bench.report import Result, format_size, format_time
 
 #: a timed round lasts at least this long, so the clock's resolution does not matter
 MIN_ROUND_S = 50e-6
 #: the least untimed running before each timed round of a side-by-side measurement
 WARM_S = 10e-3
 #: before the first timed round, each callable has made this many calls, or
-#: calls for SETTLE_S: auto's first timings of a size (12 calls or more, serial
-#: and parallel in turn) are behind it, as they are a few calls into a program
+#: calls for SETTLE_S: first-touch page faults and lazy set-up are behind it,
+#: as they are a few calls into a program
 SETTLE_CALLS = 16
 SETTLE_S = 0.2
-#: what the seeds do today: every speed-up is measured against it
-BASELINE = "np.where"
-DEFAULT_IMPLS = (
-    "numba-serial",
-    "numba-parallel",
-    "cython-serial",
-    "cython-parallel",
-    "numpy",
-    "auto",
-    "np.where",
-    "listcomp",
-    "np.maximum",
-    "torch",
-    "numexpr",
-)
+DEFAULT_IMPLS = (*registry.FASTACT, *registry.BASELINES)
 DEFAULT_SIZES = (1, 10, 100, 1000, 10**4, 10**5, 10**6, 10**7)
 QUICK_SIZES = (10, 1000, 10**5, 10**6)
-QUICK_FUNCTIONS = ("leaky_relu", "leaky_relu_backward")
-ALPHA = 0.01
-#: the SPEC's performance bars (float32)
-BAR_SPEEDUP = 25.0
-BAR_BANDWIDTH = 0.90
-BAR_SMALL = 0.75
-BAR_AUTO = 1.1
-BAR_CYTHON = 1.25
-BAR_IMPORT_S = 50e-3
-BAR_FIRST_CALL_S = 20e-3
+#: the activation of ``--quick`` and of the cold start: its forward and backward
+#: kernels, called with the table's default parameter
+SAMPLE = "leaky_relu"
+#: the default run as measured once (``fastact bench``: 18 kernels in 1078 s on a
+#: shared 2-core Xeon VM, load average 2 to 6 from other work): seconds per
+#: kernel of the table, and seconds of ``--quick`` on the same machine
+DEFAULT_RUN_S_PER_KERNEL = 60.0
+QUICK_RUN_S = 32.0
+
+
+def sample_kernels() -> tuple[str, str]:
+    """The forward and backward kernels ``--quick`` and the cold start call.
+
+    Examples
+    --------
+    >>> sample_kernels()
+    ('leaky_relu', 'leaky_relu_backward')
+    """
+    act = ACTIVATIONS.get(SAMPLE) or next(iter(ACTIVATIONS.values()))
+    return act.kernels[0], act.kernels[2]
 
 
 @dataclass
@@ -138,21 +136,21 @@ def calibrate(run: Callable[[], Any], min_round_s: float = MIN_ROUND_S) -> tuple
 
 
 def measure_side_by_side(
-    runs: Sequence[Callable[[], Any]], rounds: int, max_time_s: float = math.inf
+    runs: Sequence[registry.Prepared], rounds: int, max_time_s: float = math.inf
 ) -> list[Timing]:
-    """Time several callables side by side: first call, calibration, then timed rounds.
+    """Time several prepared callables side by side: first call, calibration, timed rounds.
 
     Each callable is called once (the first-call time is kept apart), then
     calibrated to rounds of at least :data:`MIN_ROUND_S`, then called
     :data:`SETTLE_CALLS` times (at most :data:`SETTLE_S`). Round *r* of every
     callable runs before round *r + 1* of any, so that a change in the
     machine's speed during the measurement affects them alike, and each
-    round starts one callable further on than the one before;
-    each timed round follows an untimed one of at least :data:`WARM_S`, so
-    that each is timed in its own steady state (its arrays in the caches),
-    as when it is measured alone.
-    Each stops early after ``max_time_s`` of its own timed rounds, but never
-    before 3 rounds.
+    round starts one callable further on than the one before; each timed
+    round follows an untimed one of at least :data:`WARM_S`, so that each is
+    timed in its own steady state (its arrays in the caches), as when it is
+    measured alone. A callable with a setting (``registry.WithSetting``)
+    runs each of these stretches inside it. Each stops early after
+    ``max_time_s`` of its own timed rounds, but never before 3 rounds.
 
     Examples
     --------
@@ -160,13 +158,18 @@ def measure_side_by_side(
     >>> fast.median_s < slow.median_s
     True
     """
-    calibrated = [calibrate(run) for run in runs]
-    for run in runs:
-        start = time.perf_counter()
-        for _ in range(SETTLE_CALLS):
-            run()
-            if time.perf_counter() - start >= SETTLE_S:
-                break
+    unwrapped = [registry.unwrap(run) for run in runs]
+    calibrated = []
+    for call, setting in unwrapped:
+        with setting():
+            calibrated.append(calibrate(call))
+    for call, setting in unwrapped:
+        with setting():
+            start = time.perf_counter()
+            for _ in range(SETTLE_CALLS):
+                call()
+                if time.perf_counter() - start >= SETTLE_S:
+                    break
     # before each timed round, the callable runs untimed for a round and at
     # least WARM_S: its buffers come back into the caches the others evicted,
     # and the thread pools of the others (PyTorch's, Numba's) stop spinning
@@ -182,16 +185,17 @@ def measure_side_by_side(
             # calls, a parallel kernel ran 25% slower here, its second core
             # not yet back to speed), so no callable may always follow the same
             for i in (*range(r % len(runs), len(runs)), *range(r % len(runs))):
-                run = runs[i]
+                call, setting = unwrapped[i]
                 if spent[i] >= max_time_s and len(times[i]) >= 3:
                     continue
-                for _ in range(warm[i]):
-                    run()
                 iterations = calibrated[i][1]
-                start = time.perf_counter()
-                for _ in range(iterations):
-                    run()
-                elapsed = time.perf_counter() - start
+                with setting():
+                    for _ in range(warm[i]):
+                        call()
+                    start = time.perf_counter()
+                    for _ in range(iterations):
+                        call()
+                    elapsed = time.perf_counter() - start
                 spent[i] += elapsed
                 times[i].append(elapsed / iterations)
     finally:
@@ -201,29 +205,6 @@ def measure_side_by_side(
         Timing(first, iterations, t)
         for (first, iterations, _), t in zip(calibrated, times, strict=True)
     ]
-
-
-@dataclass
-class Result:
-    """One measured case, as written to ``results.json``."""
-
-    function: str
-    impl: str
-    kind: str
-    dtype: str
-    size: int
-    mode: str
-    median_s: float
-    min_s: float
-    first_call_s: float
-    iterations: int
-    rounds_s: list[float] = field(repr=False)
-    bytes: int = 0
-
-    @property
-    def gbps(self) -> float:
-        """Bytes that had to move (each input read once, the result written once) per ns."""
-        return self.bytes / self.median_s / 1e9
 
 
 def input_arrays(function: str, dtype: str, size: int, seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -236,9 +217,9 @@ def input_arrays(function: str, dtype: str, size: int, seed: int = 0) -> tuple[n
     """
     rng = np.random.default_rng(seed)
     arrays = []
-    for _ in range(_impls.arity(function)):
+    for _ in range(registry.arity(function)):
         values = rng.standard_normal(size, dtype=np.float64).astype(dtype)
-        aligned = _impls.aligned_empty_like(values)
+        aligned = registry.aligned_empty_like(values)
         aligned[...] = values
         arrays.append(aligned)
     return tuple(arrays)
@@ -248,7 +229,7 @@ def input_arrays(function: str, dtype: str, size: int, seed: int = 0) -> tuple[n
 class Case:
     """One cell of the sweep."""
 
-    impl: _impls.Impl
+    impl: registry.Impl
     dtype: str
     size: int
     mode: str
@@ -259,21 +240,7 @@ class Case:
         return f"{self.impl.function} {self.dtype} n={self.size} {self.impl.name} {self.mode}"
 
 
-def reference_of(function: str) -> str:
-    """The bandwidth reference of a function: ``copy`` for a unary one, ``add`` for a binary one.
-
-    Each moves the bytes the function moves (one read and one write per
-    element, or two reads and one write).
-
-    Examples
-    --------
-    >>> reference_of("relu"), reference_of("relu_backward")
-    ('copy', 'add')
-    """
-    return "copy" if _impls.arity(function) == 1 else "add"
-
-
-def _in_group_of(impl: _impls.Impl, function: str) -> _impls.Impl:
+def _in_group_of(impl: registry.Impl, function: str) -> registry.Impl:
     # a reference timed with function's own implementations, side by side, on
     # its arrays: the bandwidth bar compares times of the same rounds
     return dataclasses.replace(impl, function=function, name=f"{impl.function} ({impl.name})")
@@ -288,8 +255,9 @@ def plan(
 ) -> tuple[list[Case], dict[str, str]]:
     """Return the cases to run and why requested ones were skipped.
 
-    Each function's cases include its bandwidth references (:func:`reference_of`),
-    named ``"copy (torch)"`` and so on, timed into ``out=`` on its arrays.
+    Each function's cases include its bandwidth references
+    (``report.reference_of``), named ``"copy (torch)"`` and so on, timed
+    into ``out=`` on its arrays.
 
     Examples
     --------
@@ -304,10 +272,10 @@ def plan(
         for dtype in dtypes:
             for function in functions:
                 candidates = [
-                    *(i for i in _impls.registry(function) if i.name in impls),
+                    *(i for i in registry.registry(function) if i.name in impls),
                     *(
                         _in_group_of(i, function)
-                        for i in _impls.registry(reference_of(function), kind="reference")
+                        for i in registry.registry(report.reference_of(function), kind="reference")
                     ),
                 ]
                 for impl in candidates:
@@ -316,7 +284,7 @@ def plan(
                         skipped[impl.name] = reason
                         continue
                     for mode in modes if impl.kind != "reference" else ("out",):
-                        if impl.unsupported(dtype, mode, size) is None:
+                        if impl.unsupported(dtype, mode) is None:
                             cases.append(Case(impl, dtype, size, mode))
     return cases, skipped
 
@@ -352,7 +320,8 @@ def run_cases(cases: list[Case], rounds: int, max_time_s: float) -> list[Result]
     """Measure every case; the cases of one function, dtype and size side by side.
 
     One set of input arrays, and one output array for the ``out`` cases,
-    serves each group (an in-place case gets copies).
+    serves each group (an in-place case gets copies). Parameters are the
+    table's defaults.
     """
     groups: dict[tuple[str, str, int], list[Case]] = {}
     for case in cases:
@@ -361,11 +330,11 @@ def run_cases(cases: list[Case], rounds: int, max_time_s: float) -> list[Result]
     for group in _progress(list(groups.values())):
         first = group[0]
         arrays = input_arrays(first.impl.function, first.dtype, first.size)
-        out = _impls.aligned_empty_like(arrays[0])
+        out = registry.aligned_empty_like(arrays[0])
         runs = [
             case.impl.prepare(
                 tuple(a.copy() for a in arrays) if case.mode == "inplace" else arrays,
-                ALPHA,
+                None,
                 case.mode,
                 out,
             )
@@ -388,7 +357,7 @@ def run_cases(cases: list[Case], rounds: int, max_time_s: float) -> list[Result]
                     timing.first_call_s,
                     timing.iterations,
                     timing.rounds,
-                    _impls.bytes_moved(impl.function, case.size, np.dtype(case.dtype).itemsize),
+                    registry.bytes_moved(impl.function, case.size, np.dtype(case.dtype).itemsize),
                 )
             )
     return results
@@ -401,15 +370,16 @@ import numpy as np
 t1 = time.perf_counter()
 import fastact as fa
 t2 = time.perf_counter()
+forward, backward = getattr(fa, sys.argv[2]), getattr(fa, sys.argv[3])
 x = np.linspace(-1, 1, 1000, dtype=np.float32)
 g = np.ones_like(x)
 backend = None if sys.argv[1] == "auto" else sys.argv[1]
 t3 = time.perf_counter()
-fa.leaky_relu(x, 0.01, backend=backend)
+forward(x, backend=backend)
 t4 = time.perf_counter()
-fa.leaky_relu(x, 0.01, backend=backend)
+forward(x, backend=backend)
 t5 = time.perf_counter()
-fa.leaky_relu_backward(g, x, 0.01, backend=backend)
+backward(g, x, backend=backend)
 t6 = time.perf_counter()
 print(json.dumps({"import_numpy_s": t1 - t0, "import_fastact_s": t2 - t1,
                   "first_call_s": t4 - t3, "second_call_s": t5 - t4,
@@ -418,16 +388,23 @@ print(json.dumps({"import_numpy_s": t1 - t0, "import_fastact_s": t2 - t1,
 
 
 def cold_start(backend: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """``import fastact``, then the first ``leaky_relu`` (float32, 1000), a second one,
-    and the first ``leaky_relu_backward``, in a fresh process.
+    """``import fastact``, then the first call of :func:`sample_kernels`'s forward
+    kernel (float32, 1000, default parameters), a second one, and the first of
+    the backward kernel, in a fresh process.
 
     Returns the figures in seconds, or ``{"error": ...}``.
+
+    Examples
+    --------
+    >>> figures = cold_start("numpy")
+    >>> sorted(figures)
+    ['first_backward_s', 'first_call_s', 'import_fastact_s', 'import_numpy_s', 'second_call_s']
     """
-    cmd = [sys.executable, "-c", _COLD_START, backend]
+    cmd = [sys.executable, "-c", _COLD_START, backend, *sample_kernels()]
     # `python -c` imports from its working directory first: run it where the
     # fastact being measured lives, or a source checkout (the README's
     # command runs from one) would be measured instead of the installed build
-    here = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parents[2]
     try:
         proc = subprocess.run(
             cmd,
@@ -446,7 +423,14 @@ def cold_start(backend: str, env: dict[str, str] | None = None) -> dict[str, Any
 
 
 def cold_starts() -> dict[str, dict[str, Any]]:
-    """Cold-start figures for every backend that can run, and numba with an empty JIT cache."""
+    """Cold-start figures for every backend that can run, and numba with an empty JIT cache.
+
+    Examples
+    --------
+    >>> figures = cold_starts()  # doctest: +SKIP
+    >>> list(figures)  # doctest: +SKIP
+    ['auto', 'cython', 'numba', 'numpy', 'numba (empty JIT cache)']
+    """
     figures = {}
     for name in ("auto", *_backends.BACKENDS):
         reason = None if name == "auto" else _backends.status(name)
@@ -463,6 +447,31 @@ def _version(dist: str) -> str:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return "not installed"
+
+
+def _cython_version() -> str:
+    """The Cython that built the extension, which is what the figures depend on."""
+    if _backends.status("cython") is not None:
+        return "extension not built"
+    return _backends.load("cython")._cy.BUILD_CYTHON
+
+
+def cython_warning() -> str | None:
+    """A warning for the report when the Cython extension cannot run, else None.
+
+    Examples
+    --------
+    >>> warning = cython_warning()
+    >>> warning is None or warning.startswith("the Cython extension is not available")
+    True
+    """
+    reason = _backends.status("cython")
+    if reason is None:
+        return None
+    return (
+        "the Cython extension is not available, so fastact runs on Numba or NumPy here and "
+        f"these figures are not those of a built fastact ({reason})"
+    )
 
 
 def _cpu_model() -> str:
@@ -501,22 +510,31 @@ def _load() -> str:
         return "unknown"
 
 
-def environment(argv: Sequence[str]) -> dict[str, Any]:
-    """The machine, the versions and the command line, for the report."""
+def _parameters(functions: Sequence[str]) -> str:
+    acts = dict.fromkeys(activation_of(f).name for f in functions if f in registry.FUNCTIONS)
+    given = [f"{a} {registry.params_text(a)}" for a in acts if registry.params_text(a)]
+    return "the table's defaults" + (f" ({'; '.join(given)})" if given else "")
+
+
+def environment(command: str, functions: Sequence[str] = ()) -> dict[str, Any]:
+    """The machine, the versions and the command line, for the report.
+
+    Examples
+    --------
+    >>> env = environment("fastact bench --quick", ["leaky_relu"])
+    >>> env["command"], env["parameters"]
+    ('fastact bench --quick', "the table's defaults (leaky_relu alpha=0.01)")
+    """
     from fastact import __version__
 
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        affinity = os.cpu_count() or 1
     return {
         "load_average": _load(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": shlex.join(argv),
+        "command": command,
         "machine": {
             "cpu": _cpu_model(),
             "logical_cpus": os.cpu_count(),
-            "usable_cpus": affinity,
+            "usable_cpus": _config.cpu_count(),
             "memory": _memory(),
             "os": platform.platform(),
         },
@@ -526,523 +544,30 @@ def environment(argv: Sequence[str]) -> dict[str, Any]:
             "numpy": np.__version__,
             "numba": _version("numba"),
             "llvmlite": _version("llvmlite"),
-            "cython": _version("Cython"),
+            "cython (built with)": _cython_version(),
             "torch": _version("torch"),
             "numexpr": _version("numexpr"),
         },
+        "warning": cython_warning(),
         "numba_threading_layer": _threading_layer(),
         "fastact_threads": _config.get_num_threads(),
         "backends": {name: _backends.status(name) or "can run" for name in _backends.BACKENDS},
-        "alpha": ALPHA,
+        "parameters": _parameters(functions),
         "data": "random normal",
     }
 
 
-# --- the report ---------------------------------------------------------------------------
-
-
-def format_time(seconds: float) -> str:
-    """A duration with three significant digits and a unit.
-
-    Examples
-    --------
-    >>> format_time(1.234e-7), format_time(0.0456)
-    ('123 ns', '45.6 ms')
-    """
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if seconds >= scale or unit == "ns":
-            value = seconds / scale
-            return f"{value:.3g} {unit}" if value < 1000 else f"{value:.0f} {unit}"
-    raise AssertionError("unreachable")
-
-
-def format_size(n: int) -> str:
-    """``10**k`` as ``1e{k}``, others as digits.
-
-    Examples
-    --------
-    >>> format_size(100_000), format_size(30_000_000), format_size(17)
-    ('1e5', '3e7', '17')
-    """
-    if n >= 10**4:
-        mantissa, exponent = f"{n:.0e}".split("e")
-        if int(mantissa) * 10 ** int(exponent) == n:
-            return f"{mantissa}e{int(exponent)}"
-    return str(n)
-
-
-def _index(results: Iterable[Result]) -> dict[tuple[str, str, str, int, str], Result]:
-    return {(r.function, r.impl, r.dtype, r.size, r.mode): r for r in results}
-
-
-def tables(results: list[Result]) -> list[tuple[str, list[str], list[list[str]]]]:
-    """One table per (function, dtype): rows are implementation (mode), columns sizes.
-
-    Each cell is the median time per call and the speed-up against the seeds'
-    ``np.where`` at that size.
-    """
-    index = _index(results)
-    out = []
-    for function in dict.fromkeys(r.function for r in results):
-        for dtype in dict.fromkeys(r.dtype for r in results if r.function == function):
-            rows_of = [r for r in results if r.function == function and r.dtype == dtype]
-            sizes = sorted({r.size for r in rows_of})
-            header = ["implementation", *(f"n={format_size(n)}" for n in sizes)]
-            rows = []
-            for impl, mode in dict.fromkeys((r.impl, r.mode) for r in rows_of):
-                row = [f"{impl} ({mode})"]
-                for n in sizes:
-                    r = index.get((function, impl, dtype, n, mode))
-                    base = index.get((function, BASELINE, dtype, n, "new"))
-                    if r is None:
-                        row.append("")
-                    elif base is None or r.kind == "reference" or impl == BASELINE:
-                        row.append(format_time(r.median_s))
-                    else:
-                        row.append(f"{format_time(r.median_s)} ({base.median_s / r.median_s:.3g}x)")
-                rows.append(row)
-            out.append((f"{function}, {dtype}", header, rows))
-    return out
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub Markdown table.
-
-    Examples
-    --------
-    >>> print(markdown_table(["a", "b"], [["1", "2"]]))
-    | a | b |
-    |---|---|
-    | 1 | 2 |
-    """
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def text_table(header: list[str], rows: list[list[str]]) -> str:
-    """A plain-text table with aligned columns, for the terminal."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = "  ".join(f"{{:{'<' if i == 0 else '>'}{w}}}" for i, w in enumerate(widths))
-    return "\n".join(fmt.format(*r) for r in [header, *rows])
-
-
-def _best_reference(
-    index: dict, function: str, dtype: str, size: int, parallel_only: bool
-) -> Result | None:
-    serial = f"{reference_of(function)} (numpy)"
-    found = [
-        r
-        for (f, impl, d, n, _), r in index.items()
-        if f == function
-        and r.kind == "reference"
-        and d == dtype
-        and n == size
-        and not (parallel_only and impl == serial)
-    ]
-    return _fastest(found)
-
-
-def _fastest(results: Iterable[Result | None]) -> Result | None:
-    # the measured result with the lowest median (None if none was measured)
-    return min((r for r in results if r), key=lambda r: r.median_s, default=None)
-
-
-def paired_ratio(a: Result, b: Result) -> float:
-    """The median over the rounds they share of ``a``'s time per call over ``b``'s.
-
-    ``a`` and ``b`` must come from one group of :func:`run_cases` (one
-    function, dtype and size), whose rounds interleave: round *r* of each was
-    timed within a fraction of a second of the other's, so a change in the
-    machine's speed between rounds (a shared VM's 1e7 float64 calls switch
-    between 3 and 5 ms within seconds) cancels in each round's ratio.
-
-    Examples
-    --------
-    >>> def timed(rounds):
-    ...     return Result("relu", "x", "fastact", "float32", 10, "out", 0.0, 0.0, 0.0, 1, rounds)
-    >>> paired_ratio(timed([2.0, 4.0, 2.0]), timed([1.0, 2.0, 1.0]))
-    2.0
-    """
-    return statistics.median(x / y for x, y in zip(a.rounds_s, b.rounds_s, strict=False))
-
-
-def _bar_row(
-    bar: str, dtype: str, function: str, n: int, measured: str, ratio: str, ok: bool
-) -> list[str]:
-    return [bar, dtype, function, format_size(n), measured, ratio, "pass" if ok else "FAIL"]
-
-
-def _times_row(
-    bar: str,
-    dtype: str,
-    function: str,
-    n: int,
-    first_s: float,
-    second_s: float,
-    ok: bool,
-    *,
-    ratio: float,
-    note: str = "",
-) -> list[str]:
-    """A bar row that compares two times per call."""
-    measured = f"{format_time(first_s)} vs {format_time(second_s)}{note}"
-    return _bar_row(bar, dtype, function, n, measured, f"{ratio:.3g}x", ok)
-
-
-#: the implementations ``auto`` is held to: each backend's kernels, called directly
-SINGLE_BACKENDS = ("numba-serial", "numba-parallel", "cython-serial", "cython-parallel", "numpy")
-PARALLEL = ("serial", "parallel")
-
-
-def bars(results: list[Result], colds: dict[str, dict[str, Any]] | None = None) -> list[list[str]]:
-    """Check the performance bars on what was measured, one row per comparison.
-
-    The SPEC's bars are checked on float32; ``auto`` against the fastest
-    single backend on every dtype measured; the cold start of ``auto`` if
-    ``colds`` (from :func:`cold_starts`) is given. Rows: bar, dtype,
-    function, size, the two figures, the ratio, pass or fail. Ratios of two
-    implementations of one group are :func:`paired_ratio`.
-    """
-    index = _index(results)
-    rows = []
-    functions = list(dict.fromkeys(r.function for r in results if r.function in _impls.FUNCTIONS))
-    dtypes = list(dict.fromkeys(r.dtype for r in results))
-    dtype = "float32"
-    sizes = sorted({r.size for r in results if r.dtype == dtype})
-    for function in functions:
-        for n in (s for s in sizes if 10**5 <= s <= 10**7):
-            # np.where allocates its result: "new" is the like-for-like comparison,
-            # "out" what a caller that keeps its buffers gets
-            for mode in ("new", "out"):
-                auto = index.get((function, "auto", dtype, n, mode))
-                base = index.get((function, BASELINE, dtype, n, "new"))
-                if auto and base:
-                    ratio = paired_ratio(base, auto)
-                    rows.append(
-                        _times_row(
-                            f"auto ({mode}) vs np.where >= {BAR_SPEEDUP:g}x",
-                            dtype,
-                            function,
-                            n,
-                            auto.median_s,
-                            base.median_s,
-                            ratio >= BAR_SPEEDUP,
-                            ratio=ratio,
-                        )
-                    )
-    # from 10^7 float32 elements the arrays are far larger than the caches
-    for function in functions:
-        for n in (s for s in sizes if s >= 10**7):
-            auto = index.get((function, "auto", dtype, n, "out"))
-            ref = _best_reference(index, function, dtype, n, parallel_only=True)
-            if auto and ref:
-                ratio = paired_ratio(ref, auto)
-                rows.append(
-                    _bar_row(
-                        f"auto (out) bandwidth vs parallel {reference_of(function)} "
-                        f">= {BAR_BANDWIDTH:.0%}",
-                        dtype,
-                        function,
-                        n,
-                        f"{auto.gbps:.1f} vs {ref.gbps:.1f} GB/s ({ref.impl})",
-                        f"{ratio:.0%}",
-                        ratio >= BAR_BANDWIDTH,
-                    )
-                )
-    for function in functions:
-        for n in (s for s in sizes if s <= 1000):
-            auto = index.get((function, "auto", dtype, n, "out"))
-            for other in ("np.maximum", "torch"):
-                ref = index.get((function, other, dtype, n, "out"))
-                if auto and ref:
-                    ratio = paired_ratio(auto, ref)
-                    rows.append(
-                        _times_row(
-                            f"auto (out) time vs {other} (out) <= {BAR_SMALL:g}x",
-                            dtype,
-                            function,
-                            n,
-                            auto.median_s,
-                            ref.median_s,
-                            ratio <= BAR_SMALL,
-                            ratio=ratio,
-                        )
-                    )
-    for dt in dtypes:
-        for function in functions:
-            for n in sorted({r.size for r in results if r.dtype == dt}):
-                auto = index.get((function, "auto", dt, n, "out"))
-                best = _fastest(
-                    index.get((function, impl, dt, n, "out")) for impl in SINGLE_BACKENDS
-                )
-                if auto and best:
-                    ratio = paired_ratio(auto, best)
-                    rows.append(
-                        _times_row(
-                            f"auto (out) vs fastest backend kernel <= {BAR_AUTO:g}x",
-                            dt,
-                            function,
-                            n,
-                            auto.median_s,
-                            best.median_s,
-                            ratio <= BAR_AUTO,
-                            ratio=ratio,
-                            note=f" ({best.impl})",
-                        )
-                    )
-    for function in functions:
-        for n in (s for s in sizes if s >= 10**4):
-            cy = _fastest(index.get((function, f"cython-{p}", dtype, n, "out")) for p in PARALLEL)
-            nb = _fastest(index.get((function, f"numba-{p}", dtype, n, "out")) for p in PARALLEL)
-            if cy and nb:
-                ratio = paired_ratio(cy, nb)
-                rows.append(
-                    _times_row(
-                        f"cython vs numba (best of serial/parallel) <= {BAR_CYTHON:g}x",
-                        dtype,
-                        function,
-                        n,
-                        cy.median_s,
-                        nb.median_s,
-                        ratio <= BAR_CYTHON,
-                        ratio=ratio,
-                    )
-                )
-    auto_cold = (colds or {}).get("auto", {})
-    if "first_call_s" in auto_cold:
-        for what, key, limit in (
-            ("import fastact (beyond numpy)", "import_fastact_s", BAR_IMPORT_S),
-            ("first leaky_relu call", "first_call_s", BAR_FIRST_CALL_S),
-            ("first leaky_relu_backward call", "first_backward_s", BAR_FIRST_CALL_S),
-        ):
-            took = auto_cold[key]
-            rows.append(
-                _bar_row(
-                    f"cold start: {what} < {format_time(limit)}",
-                    "float32",
-                    "leaky_relu_backward" if "backward" in key else "leaky_relu",
-                    1000,
-                    format_time(took),
-                    f"{took / limit:.2f}x",
-                    took < limit,
-                )
-            )
-    return rows
-
-
-BAR_HEADER = ["bar", "dtype", "function", "n", "measured", "ratio", "result"]
-
-
-def plot(results: list[Result], folder: Path) -> list[Path]:
-    """One PNG per dtype: GB/s against size, log-log, a panel per function.
-
-    One line per implementation (its ``out=`` mode where it has one, else out
-    of place); the fastest parallel copy (or add, for the backward functions)
-    is the ceiling, drawn dashed.
-
-    Raises
-    ------
-    ImportError
-        If matplotlib is not installed.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    index = _index(results)
-    written = []
-    for dtype in dict.fromkeys(r.dtype for r in results):
-        mine = [r for r in results if r.dtype == dtype]
-        functions = [f for f in dict.fromkeys(r.function for r in mine) if f in _impls.FUNCTIONS]
-        if not functions:
-            continue
-        cols = min(3, len(functions))
-        rows = math.ceil(len(functions) / cols)
-        fig, axes = plt.subplots(
-            rows, cols, figsize=(5.2 * cols, 4.0 * rows), squeeze=False, sharey=True
-        )
-        for ax, function in zip(axes.flat, functions, strict=False):
-            impls = dict.fromkeys(
-                r.impl for r in mine if r.function == function and r.kind != "reference"
-            )
-            for impl in impls:
-                points = []
-                for n in sorted({r.size for r in mine}):
-                    r = index.get((function, impl, dtype, n, "out")) or index.get(
-                        (function, impl, dtype, n, "new")
-                    )
-                    if r is not None:
-                        points.append((n, r.gbps, r.mode))
-                if points:
-                    style = "-" if impl.startswith(("auto", "cython", "numba")) else ":"
-                    mode = points[-1][2]
-                    ax.plot(
-                        [p[0] for p in points],
-                        [p[1] for p in points],
-                        style,
-                        marker="o",
-                        markersize=3,
-                        linewidth=2.5 if impl == "auto" else 1.2,
-                        label=f"{impl} ({mode})",
-                    )
-            ceiling = [
-                (n, ref.gbps)
-                for n in sorted({r.size for r in mine})
-                if (ref := _best_reference(index, function, dtype, n, parallel_only=True))
-            ]
-            ref_name = reference_of(function)
-            if ceiling:
-                ax.plot(
-                    [c[0] for c in ceiling],
-                    [c[1] for c in ceiling],
-                    "k--",
-                    linewidth=2,
-                    label=f"fastest parallel {ref_name} (ceiling)",
-                )
-            serial = [
-                (n, ref.gbps)
-                for n in sorted({r.size for r in mine})
-                if (ref := index.get((function, f"{ref_name} (numpy)", dtype, n, "out")))
-            ]
-            if serial:
-                ax.plot(
-                    [c[0] for c in serial],
-                    [c[1] for c in serial],
-                    color="0.5",
-                    linestyle="--",
-                    linewidth=1,
-                    label=f"serial {ref_name} (NumPy)",
-                )
-            ax.set(xscale="log", yscale="log", title=f"{function} ({dtype})")
-            ax.set_xlabel("elements")
-            ax.grid(True, which="major", alpha=0.3)
-            ax.legend(fontsize=6, loc="lower right")
-        for ax in axes[:, 0]:
-            ax.set_ylabel("GB/s (bytes read + written / time)")
-        for ax in list(axes.flat)[len(functions) :]:
-            ax.set_visible(False)
-        fig.tight_layout()
-        path = folder / f"throughput-{dtype}.png"
-        _save_small_png(fig, path)
-        plt.close(fig)
-        written.append(path)
-    return written
-
-
-def _save_small_png(fig: Any, path: Path) -> None:
-    """Save ``fig`` as a palette PNG: a few colours of lines, a fraction of the bytes."""
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    try:
-        from PIL import Image  # a dependency of matplotlib
-    except ImportError:
-        path.write_bytes(buffer.getvalue())
-        return
-    with Image.open(buffer) as image:
-        small = image.convert("RGB").quantize(colors=64)
-        small.save(path, optimize=True)
-
-
-def report_markdown(
-    env: dict[str, Any],
-    results: list[Result],
-    colds: dict[str, dict[str, Any]],
-    skipped: dict[str, str],
-    plots: list[Path],
-    notes: list[str],
-) -> str:
-    """The text of ``report.md``."""
-    m, v = env["machine"], env["versions"]
-    lines = [
-        "# fastact benchmark report",
-        "",
-        f"- date: {env['date']}",
-        f"- command: `{env['command']}`",
-        f"- machine: {m['cpu']}, {m['logical_cpus']} logical CPUs ({m['usable_cpus']} usable), "
-        f"{m['memory']} memory, {m['os']}",
-        "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
-        f"- numba threading layer: {env['numba_threading_layer']}",
-        f"- fastact threads: {env['fastact_threads']}",
-        f"- load average (1, 5, 15 min) before: {env['load_before']}, after: {env['load_average']}",
-        f"- data: {env['data']}, alpha = {env['alpha']}; times are medians per call",
-        "",
-    ]
-    bar_rows = bars(results, colds)
-    if bar_rows:
-        lines += [
-            "## Performance bars",
-            "",
-            "`measured`: the medians. `ratio`: the median over the timed rounds of the ratio "
-            "of the two times in each round (the implementations of one function, dtype and "
-            "size, its bandwidth references included, are timed in interleaved rounds).",
-            "",
-            markdown_table(BAR_HEADER, bar_rows),
-            "",
-        ]
-    lines += [
-        "## Median time per call (speed-up against the seeds' `np.where`)",
-        "",
-        "Modes: `new` out of place, `out` into a preallocated array, `inplace` into the input.",
-        "",
-    ]
-    for title, header, rows in tables(results):
-        lines += [f"### {title}", "", markdown_table(header, rows), ""]
-    if colds:
-        lines += [
-            "## Cold start (fresh process, 1000 float32)",
-            "",
-            markdown_table(
-                [
-                    "backend",
-                    "import fastact",
-                    "first leaky_relu",
-                    "second leaky_relu",
-                    "then first leaky_relu_backward",
-                ],
-                [
-                    [name, "", f["error"], "", ""]
-                    if "error" in f
-                    else [
-                        name,
-                        format_time(f["import_fastact_s"]),
-                        format_time(f["first_call_s"]),
-                        format_time(f["second_call_s"]),
-                        format_time(f["first_backward_s"]),
-                    ]
-                    for name, f in colds.items()
-                ],
-            ),
-            "",
-        ]
-    firsts = [r for r in results if r.kind == "fastact" and r.first_call_s > 10 * r.median_s]
-    if firsts:
-        slow = max(firsts, key=lambda r: r.first_call_s)
-        lines += [
-            "First calls in this process (JIT compile and page faults, excluded from the "
-            f"medians) took up to {format_time(slow.first_call_s)} ({slow.impl}, "
-            f"{slow.function}, {slow.dtype}, n={format_size(slow.size)}); every first call "
-            "is in results.json.",
-            "",
-        ]
-    if skipped or notes:
-        lines += ["## Skipped", ""]
-        lines += [f"- {name}: {reason}" for name, reason in skipped.items()]
-        lines += [f"- {note}" for note in notes]
-        lines.append("")
-    for path in plots:
-        lines += [f"![throughput]({path.name})", ""]
-    return "\n".join(lines)
+# --- the command line ---------------------------------------------------------------------
 
 
 def _parse_sizes(text: str) -> list[int]:
     sizes = []
     for part in text.split(","):
-        value = float(part)
-        if value < 1 or value != int(value):
+        try:
+            value = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a size: {part!r}") from None
+        if not 1 <= value < 2**62 or value != int(value):
             raise argparse.ArgumentTypeError(f"not a size: {part!r}")
         sizes.append(int(value))
     return sizes
@@ -1063,25 +588,51 @@ def _parse_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
     return parse
 
 
+def _duration_text() -> str:
+    """What the help says of the default run's duration, from the measured figures."""
+    kernels = len(registry.FUNCTIONS)
+    minutes = DEFAULT_RUN_S_PER_KERNEL * kernels / 60
+    return (
+        f"The default run (every kernel, float32, sizes 1 to 1e7, new and out=, 11 rounds, "
+        f"cold start) takes about {minutes:.0f} minutes for the table's {kernels} kernels: "
+        f"it took {DEFAULT_RUN_S_PER_KERNEL:.0f} s a kernel on a shared 2-core VM. "
+        f"--quick took {QUICK_RUN_S:.0f} s there."
+    )
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    """Add the ``bench`` subcommand to the subparsers ``sub`` of ``python -m fastact``."""
+    """Add the ``bench`` subcommand to the subparsers ``sub`` of the ``fastact`` command.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="fastact")
+    >>> bench = add_parser(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(["bench", "--sizes", "1e3,10"]).sizes
+    [1000, 10]
+    """
     p = sub.add_parser(
         "bench",
         help="time fastact against np.where and friends; write a report folder",
-        description="Time every implementation in the registry (fastact._impls) and write "
-        "report.md, results.json and PNG plots. Defaults take under a minute.",
+        description="Time every implementation of every kernel in the registry "
+        "(fastact.bench.registry) side by side and write report.md, results.json and "
+        "PNG plots. " + _duration_text(),
     )
     sizes = ",".join(format_size(n) for n in DEFAULT_SIZES)
+    quick = ",".join(format_size(n) for n in QUICK_SIZES)
+    forward, backward = sample_kernels()
     options: list[tuple[str, dict[str, Any]]] = [
-        ("--functions", {"type": _parse_list(_impls.FUNCTIONS),
-                         "help": "comma-separated, or 'all' (default: all six)"}),
-        ("--impls", {"type": _parse_list(_impls.names()),
-                     "help": f"comma-separated, or 'all' (default: {','.join(DEFAULT_IMPLS)})"}),
-        ("--dtypes", {"type": _parse_list(_impls.DTYPES),
+        ("--functions", {"type": _parse_list(registry.FUNCTIONS), "metavar": "KERNELS",
+                         "help": "kernels, comma-separated, or 'all' (default: all "
+                                 f"{len(registry.FUNCTIONS)} of the table)"}),
+        ("--impls", {"type": _parse_list(registry.names()), "metavar": "IMPLS",
+                     "help": f"comma-separated, or 'all' (default: all: {', '.join(DEFAULT_IMPLS)}"
+                             "; quote the names with spaces)"}),
+        ("--dtypes", {"type": _parse_list(registry.DTYPES),
                       "help": "comma-separated, or 'all' (default: float32)"}),
         ("--sizes", {"type": _parse_sizes,
                      "help": f"comma-separated element counts, 1e5 allowed (default: {sizes})"}),
-        ("--modes", {"type": _parse_list(_impls.MODES),
+        ("--modes", {"type": _parse_list(registry.MODES),
                      "help": "comma-separated of new,out,inplace, or 'all' (default: new,out)"}),
         ("--repeats", {"type": int,
                        "help": "timed rounds per case, median reported (default 11, quick 5)"}),
@@ -1093,30 +644,62 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         ("--no-cold-start", {"action": "store_true",
                              "help": "skip the cold-start subprocesses"}),
         ("--quick", {"action": "store_true",
-                     "help": "for CI: leaky_relu and its backward, sizes 10..1e6, 5 rounds"}),
+                     "help": f"for CI: {forward} and {backward}, sizes {quick}, 5 rounds"}),
+        ("--check", {"action": "store_true",
+                     "help": "exit with status 1 if a performance bar is not met"}),
     ]  # fmt: skip
     for flag, kwargs in options:
         p.add_argument(flag, **kwargs)
     return p
 
 
-def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
-    """Run the ``bench`` subcommand with parsed ``args``; return the exit status."""
+def run(args: argparse.Namespace, command: str) -> int:
+    """Run the ``bench`` subcommand with parsed ``args``; return the exit status.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From the parser :func:`add_parser` added.
+    command : str
+        The command line as run, for the report (``"fastact bench --quick"``).
+
+    Returns
+    -------
+    int
+        0, or 1 with ``--check`` when a performance bar is not met.
+
+    Examples
+    --------
+    >>> import argparse, tempfile
+    >>> parser = argparse.ArgumentParser(prog="fastact")
+    >>> _ = add_parser(parser.add_subparsers(dest="command"))
+    >>> argv = ["bench", "--functions", "relu", "--impls", "fastact", "--sizes", "10",
+    ...         "--repeats", "3", "--no-cold-start", "--output", tempfile.mkdtemp()]
+    >>> run(parser.parse_args(argv), "fastact " + " ".join(argv))  # doctest: +SKIP
+    0
+    """
     started = time.perf_counter()
     load_before = _load()
     if args.threads is not None:
         _config.set_num_threads(args.threads)
-    functions = args.functions or (list(QUICK_FUNCTIONS) if args.quick else list(_impls.FUNCTIONS))
+    functions = args.functions or (
+        list(sample_kernels()) if args.quick else list(registry.FUNCTIONS)
+    )
     impls = args.impls or list(DEFAULT_IMPLS)
     dtypes = args.dtypes or ["float32"]
     sizes = sorted(set(args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)))
     modes = args.modes or ["new", "out"]
     rounds = args.repeats or (5 if args.quick else 11)
+    warning = cython_warning()
+    if warning:
+        print(report.wrap(f"WARNING: {warning}"), file=sys.stderr)
     cases, skipped = plan(functions, impls, dtypes, sizes, modes)
     print(
-        f"fastact bench: {len(cases)} cases ({', '.join(functions)}; {', '.join(dtypes)}; "
-        f"sizes {', '.join(format_size(n) for n in sizes)}; modes {', '.join(modes)}; "
-        f"{rounds} rounds each; {_config.get_num_threads()} threads)",
+        report.wrap(
+            f"fastact bench: {len(cases)} cases ({', '.join(functions)}; {', '.join(dtypes)}; "
+            f"sizes {', '.join(format_size(n) for n in sizes)}; modes {', '.join(modes)}; "
+            f"{rounds} rounds each; {_config.get_num_threads()} threads)"
+        ),
         file=sys.stderr,
     )
     notes = []
@@ -1127,16 +710,17 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
     if not args.no_cold_start:
         print("cold start: a fresh process per backend ...", file=sys.stderr)
         colds = cold_starts()
-    env = environment(["python", "-m", "fastact", *(sys.argv[1:] if argv is None else argv)])
+    env = environment(command, functions)
     env["load_before"] = load_before
     folder: Path = args.output
     folder.mkdir(parents=True, exist_ok=True)
     plots: list[Path] = []
     try:
-        plots = plot(results, folder)
+        plots = report.plot(results, folder)
     except ImportError:
         notes.append("matplotlib is not installed: no plot (pip install 'fastact[report]')")
-    text = report_markdown(env, results, colds, skipped, plots, notes)
+    checks = report.bars(results, colds, sample_kernels())
+    text = report.markdown(env, results, checks, colds, sample_kernels(), skipped, plots, notes)
     (folder / "report.md").write_text(text + "\n", encoding="utf-8")
     payload = {
         **env,
@@ -1144,19 +728,58 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
         "min_round_s": MIN_ROUND_S,
         "cold_start": colds,
         "skipped": skipped,
+        "bars": [asdict(c) for c in checks],
+        "verdict": report.verdict(checks),
         "results": [asdict(r) | {"gbps": r.gbps} for r in results],
     }
     (folder / "results.json").write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    bar_rows = bars(results, colds)
-    if bar_rows:
-        print("\nPerformance bars\n" + text_table(BAR_HEADER, bar_rows))
-    for title, header, rows in tables(results):
+    for title, header, rows in report.tables(results):
         print(f"\n{title}: median time per call (speed-up vs np.where)")
-        print(text_table(header, rows))
+        for sub_header, part in report.split_columns(header, rows):
+            print(report.text_table(sub_header, part))
+    if checks:
+        print("\nPerformance bars")
+        for bar, rows in report.bar_tables(checks):
+            print(f"\n{bar}")
+            for sub_header, part in report.split_columns(report.BAR_HEADER, rows):
+                print(report.text_table(sub_header, part))
+    print()
     for name, reason in skipped.items():
-        print(f"skipped {name}: {reason}")
+        print(report.wrap(f"skipped {name}: {reason}"))
     for note in notes:
-        print(f"skipped: {note}")
+        print(report.wrap(f"skipped: {note}"))
     written = ", ".join(str(p) for p in [folder / "report.md", folder / "results.json", *plots])
-    print(f"\nwrote {written} in {time.perf_counter() - started:.0f} s")
-    return 0
+    print(report.wrap(f"wrote {written} in {time.perf_counter() - started:.0f} s"))
+    if warning:
+        print(report.wrap(f"WARNING: {warning}"))
+    print(report.wrap(report.verdict(checks)))
+    return 1 if args.check and not all(c.ok for c in checks) else 0
+
+
+def format_command(prog: str, argv: Sequence[str]) -> str:
+    """The command line as a shell would take it.
+
+    Examples
+    --------
+    >>> format_command("fastact", ["bench", "--output", "my report"])
+    "fastact bench --output 'my report'"
+    """
+    return " ".join([prog, *(shlex.quote(a) for a in argv)])
+
+
+__all__ = [
+    "Case",
+    "Result",
+    "Timing",
+    "add_parser",
+    "calibrate",
+    "cold_start",
+    "cold_starts",
+    "environment",
+    "format_time",
+    "input_arrays",
+    "measure_side_by_side",
+    "plan",
+    "run",
+    "run_cases",
+]

@@ -2,53 +2,62 @@
 
 Every row the benchmarks print comes from an :class:`Impl` here, and
 ``tests/test_impls.py`` runs every :class:`Impl` here against the test oracle,
-so a benchmarked implementation is always a tested one. Three kinds:
+so a benchmarked implementation is always a tested one. The rows follow from
+the activation table (``fastact._table``): each kernel gets the same fastact
+rows, and whatever baselines exist for it. Three kinds:
 
 ``fastact``
-    The package itself, held to the SPEC bit for bit: each backend's kernels
-    called directly (serial and parallel forced), and the public API with the
-    ``"auto"`` dispatcher.
+    The package itself, held to the SPEC bit for bit, always through the
+    public function of the kernel's name: ``fastact`` (the default backend
+    ``"auto"``, the call users write), ``fastact serial`` (the same call
+    under ``fastact.set_num_threads(1)``) and one row per backend
+    (``backend="cython"``, ``"numba"``, ``"numpy"``).
 ``baseline``
-    What people use today: the seeds' ``np.where`` and list-comprehension
-    code as written, ``np.maximum``, PyTorch and numexpr. They are checked on
-    random normal data only, where they agree with the SPEC's formulas up to
-    rounding (the seeds' derivatives come back as int64/float64 arrays).
+    What people use today: the seeds' ``np.where`` code as written (for the
+    activations a seed covers), ``np.maximum``, PyTorch (the
+    ``torch.nn.functional`` function of the activation's name, and for the
+    backward pass the op PyTorch's autograd runs) and numexpr. They are
+    checked on random normal data only, where they agree with the SPEC's
+    formulas up to rounding (the seeds' derivatives come back as
+    int64/float64 arrays).
 ``reference``
     Not activations but the memory-bandwidth ceilings the activations are
     measured against: a copy (one read, one write, like the unary functions)
     and an add of two arrays into a third (two reads, one write, like the
     backward functions).
 
-An entry is prepared for given arrays, ``alpha`` and mode and returns a
+An entry is prepared for given arrays, parameters and mode and returns a
 callable without arguments that runs once and returns its result, so timing
-loops pay for nothing else.
+loops pay for nothing else. Parameters are a tuple in the table's order
+(``Activation.params``); None means the table's defaults.
 
 Examples
 --------
 >>> import numpy as np
->>> from fastact import _impls
->>> impl = _impls.get("leaky_relu", "np.where")
+>>> from fastact.bench import registry
+>>> impl = registry.get("leaky_relu", "np.where")
 >>> x = np.array([-1.0, 2.0], dtype=np.float32)
->>> impl.prepare((x,), 0.5, "new")()
+>>> impl.prepare((x,), (0.5,))()
 array([-0.5,  2. ], dtype=float32)
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from fastact import _backends, _config, _dispatch
-from fastact._kernels import KERNELS
+from fastact import _backends, _config
+from fastact._table import ACTIVATIONS, KERNELS, activation_of, is_backward
 
-#: the six activation functions, in the order of ``fastact._kernels``
-FUNCTIONS: tuple[str, ...] = tuple(KERNELS)
+#: every kernel of the activation table, in its order
+FUNCTIONS: tuple[str, ...] = KERNELS
 #: the bandwidth references: ``copy`` moves the bytes of a unary function,
 #: ``add`` those of a backward function
 REFERENCES: tuple[str, ...] = ("copy", "add")
@@ -57,13 +66,19 @@ REFERENCES: tuple[str, ...] = ("copy", "add")
 MODES: tuple[str, ...] = ("new", "out", "inplace")
 DTYPES: tuple[str, ...] = ("float16", "float32", "float64")
 KINDS: tuple[str, ...] = ("fastact", "baseline", "reference")
+#: the fastact rows of every kernel: auto, auto on one thread, each backend
+FASTACT: tuple[str, ...] = ("fastact", "fastact serial", *_backends.BACKENDS)
+#: the baseline rows a kernel may have
+BASELINES: tuple[str, ...] = ("np.where", "np.maximum", "torch", "numexpr")
 
+#: an activation's parameters in table order: numbers, and the strings of choice parameters
+Params = tuple[float | str, ...]
 Prepared = Callable[[], Any]
-Factory = Callable[[tuple[np.ndarray, ...], float, str, np.ndarray | None], Prepared]
+Factory = Callable[[tuple[np.ndarray, ...], Params, str, np.ndarray | None], Prepared]
 
 
 def arity(function: str) -> int:
-    """How many input arrays ``function`` (an activation or a reference) takes.
+    """How many input arrays ``function`` (a kernel or a reference) takes.
 
     Examples
     --------
@@ -71,7 +86,7 @@ def arity(function: str) -> int:
     (1, 2, 2)
     """
     if function in KERNELS:
-        return len(KERNELS[function].inputs)
+        return 2 if is_backward(function) else 1
     if function in REFERENCES:
         return 1 if function == "copy" else 2
     raise KeyError(f"unknown function {function!r}")
@@ -88,8 +103,107 @@ def bytes_moved(function: str, size: int, itemsize: int) -> int:
     return (arity(function) + 1) * size * itemsize
 
 
+def default_params(function: str) -> Params:
+    """The table's default parameters of ``function`` (none for a reference).
+
+    A choice parameter's default is its string, as the public function takes it.
+
+    Examples
+    --------
+    >>> default_params("leaky_relu_grad"), default_params("relu6"), default_params("copy")
+    ((0.01,), (), ())
+    """
+    if function in REFERENCES:
+        return ()
+    return tuple(
+        p.default if isinstance(p.default, str) else float(p.default)
+        for p in activation_of(function).params
+    )
+
+
+def params_text(function: str, params: Sequence[float | str] | None = None) -> str:
+    """``name=value`` for each parameter of ``function`` (the defaults if None), or ``""``.
+
+    Examples
+    --------
+    >>> params_text("leaky_relu"), params_text("relu")
+    ('alpha=0.01', '')
+    """
+    if function in REFERENCES:
+        return ""
+    values = default_params(function) if params is None else params
+    names = (p.name for p in activation_of(function).params)
+    return ", ".join(
+        f"{n}={v!r}" if isinstance(v, str) else f"{n}={v:g}"
+        for n, v in zip(names, values, strict=True)
+    )
+
+
 def _no_requirement() -> str | None:
     return None
+
+
+class WithSetting:
+    """A prepared call that must run under a setting, such as one thread.
+
+    Calling it enters the setting, makes the call and leaves the setting.
+    A timing loop enters ``setting()`` once and calls ``call`` inside it
+    instead (see :func:`unwrap`): changing a setting takes microseconds,
+    more than a small call.
+
+    Examples
+    --------
+    >>> import contextlib
+    >>> run = WithSetting(lambda: 42, contextlib.nullcontext)
+    >>> run()
+    42
+    """
+
+    def __init__(
+        self, call: Prepared, setting: Callable[[], contextlib.AbstractContextManager]
+    ) -> None:
+        self.call = call
+        self.setting = setting
+
+    def __call__(self) -> Any:
+        with self.setting():
+            return self.call()
+
+
+def unwrap(run: Prepared) -> tuple[Prepared, Callable[[], contextlib.AbstractContextManager]]:
+    """``(call, setting)``: call ``call`` inside ``with setting():``, as often as needed.
+
+    Examples
+    --------
+    >>> call, setting = unwrap(lambda: 1)
+    >>> with setting():
+    ...     call()
+    1
+    """
+    if isinstance(run, WithSetting):
+        return run.call, run.setting
+    return run, contextlib.nullcontext
+
+
+@contextlib.contextmanager
+def serial_threads() -> Iterator[None]:
+    """Run fastact on one thread inside the block; restore the thread setting after.
+
+    Examples
+    --------
+    >>> import fastact as fa
+    >>> with serial_threads():
+    ...     fa.get_num_threads()
+    1
+    """
+    # None means "OpenMP's count", which only set_num_threads(None) restores;
+    # get_num_threads() would pin today's count instead
+    saved = _config._num_threads
+    _config.set_num_threads(1)
+    try:
+        yield
+    finally:
+        _config.set_num_threads(saved)
 
 
 @dataclass(frozen=True)
@@ -99,18 +213,16 @@ class Impl:
     Attributes
     ----------
     function : str
-        One of :data:`FUNCTIONS`, or of :data:`REFERENCES` for ``kind="reference"``.
+        A kernel of the table, or one of :data:`REFERENCES` for ``kind="reference"``.
     name : str
-        The implementation, e.g. ``"cython-parallel"``, ``"auto"``, ``"np.where"``.
+        The implementation, e.g. ``"fastact"``, ``"cython"``, ``"np.where"``.
     kind : {"fastact", "baseline", "reference"}
         ``fastact`` entries must be bit-exact (see :attr:`exact`).
     factory : callable
-        ``factory(inputs, alpha, mode, target)`` returns the prepared
+        ``factory(inputs, params, mode, target)`` returns the prepared
         callable; ``target`` is where it writes (None: a new array per call).
     dtypes, modes : tuple of str
         What it supports.
-    max_size : int or None
-        The largest array it is run on (the list comprehension is slow).
     requires : callable
         Returns None if it can run here, else the reason it cannot.
     description : str
@@ -123,7 +235,6 @@ class Impl:
     factory: Factory = field(repr=False)
     dtypes: tuple[str, ...] = DTYPES
     modes: tuple[str, ...] = MODES
-    max_size: int | None = None
     requires: Callable[[], str | None] = field(default=_no_requirement, repr=False)
     description: str = ""
 
@@ -138,24 +249,36 @@ class Impl:
         return f"{self.function}:{self.name}"
 
     def unavailable(self) -> str | None:
-        """Return None if this implementation can run here, else the reason it cannot."""
+        """Return None if this implementation can run here, else the reason it cannot.
+
+        Examples
+        --------
+        >>> from fastact.bench import registry
+        >>> registry.get("relu", "numpy").unavailable() is None
+        True
+        """
         return self.requires()
 
-    def unsupported(self, dtype: str, mode: str, size: int) -> str | None:
-        """Return None if this implementation takes this case, else the reason it does not."""
+    def unsupported(self, dtype: str, mode: str) -> str | None:
+        """Return None if this implementation takes this case, else the reason it does not.
+
+        Examples
+        --------
+        >>> from fastact.bench import registry
+        >>> registry.get("relu", "np.where").unsupported("float32", "out")
+        "np.where has no 'out' mode for relu"
+        """
         if np.dtype(dtype).name not in self.dtypes:
             return f"{self.name} does not support {np.dtype(dtype).name}"
         if mode not in self.modes:
-            return f"{self.name} has no {mode!r} mode"
-        if self.max_size is not None and size > self.max_size:
-            return f"{self.name} is only run up to {self.max_size} elements"
+            return f"{self.name} has no {mode!r} mode for {self.function}"
         return None
 
     def prepare(
         self,
         inputs: Sequence[np.ndarray],
-        alpha: float,
-        mode: str,
+        params: Sequence[float | str] | None = None,
+        mode: str = "new",
         out: np.ndarray | None = None,
     ) -> Prepared:
         """Return a callable that runs this implementation once on ``inputs``.
@@ -165,8 +288,10 @@ class Impl:
         inputs : sequence of numpy.ndarray
             ``(x,)`` or ``(grad_out, x)`` (``(a, b)`` for ``add``), C-contiguous,
             same shape and dtype.
-        alpha : float
-            The slope; ignored by functions without one.
+        params : sequence of float or str, optional
+            The activation's parameters in the table's order (a choice
+            parameter as its string); default: the table's defaults.
+            References take none.
         mode : {"new", "out", "inplace"}
             ``out`` writes into one output array on every call; ``inplace``
             into ``inputs[0]``.
@@ -181,22 +306,23 @@ class Impl:
         Returns
         -------
         callable
-            Takes no arguments; returns the result (an array, a tensor or a list).
+            Takes no arguments; returns the result (an array or a tensor).
+            A :class:`WithSetting` where the call needs a setting.
 
         Raises
         ------
         RuntimeError
             If the implementation cannot run here.
         ValueError
-            If it does not support this dtype, mode or size, or ``out`` does
-            not fit.
+            If it does not support this dtype or mode, the parameters are
+            not the function's, or ``out`` does not fit.
 
         Examples
         --------
         >>> import numpy as np
-        >>> from fastact import _impls
+        >>> from fastact.bench import registry
         >>> x = np.array([-2.0, 3.0])
-        >>> run = _impls.get("relu", "numpy").prepare((x,), 0.0, "inplace")
+        >>> run = registry.get("relu", "numpy").prepare((x,), mode="inplace")
         >>> run() is x, x
         (True, array([0., 3.]))
         """
@@ -206,7 +332,12 @@ class Impl:
         arrays = tuple(inputs)
         if len(arrays) != arity(self.function):
             raise ValueError(f"{self.key} takes {arity(self.function)} arrays, got {len(arrays)}")
-        reason = self.unsupported(arrays[0].dtype.name, mode, arrays[0].size)
+        # a reference timed in a kernel's group carries the kernel's name, not its parameters
+        wanted = () if self.kind == "reference" else default_params(self.function)
+        values = wanted if params is None or not wanted else tuple(params)
+        if len(values) != len(wanted):
+            raise ValueError(f"{self.key} takes {len(wanted)} parameters, got {len(values)}")
+        reason = self.unsupported(arrays[0].dtype.name, mode)
         if reason is not None:
             raise ValueError(reason)
         if mode == "out" and out is not None:
@@ -218,7 +349,7 @@ class Impl:
             target = aligned_empty_like(arrays[0])
         else:
             target = arrays[0] if mode == "inplace" else None
-        return self.factory(arrays, float(alpha), mode, target)
+        return self.factory(arrays, values, mode, target)
 
 
 def aligned_empty_like(a: np.ndarray, alignment: int = 64) -> np.ndarray:
@@ -241,207 +372,182 @@ def aligned_empty_like(a: np.ndarray, alignment: int = 64) -> np.ndarray:
     return buf[offset : offset + a.nbytes].view(a.dtype).reshape(a.shape)
 
 
+def _bind(fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Prepared:
+    """``lambda: fn(*args, **kwargs)``, with the arguments spelt out.
+
+    ``functools.partial`` with keywords builds a dict on every call (~50 ns),
+    which a call a user writes does not: at 10 elements fastact takes ~100 ns.
+    """
+    names = [f"a{i}" for i in range(len(args))]
+    signature = ", ".join(["fn", *names, *kwargs])
+    call = ", ".join([*names, *(f"{k}={k}" for k in kwargs)])
+    namespace: dict[str, Any] = {}
+    exec(f"def make({signature}):\n    return lambda: fn({call})\n", namespace)
+    return namespace["make"](fn, *args, **kwargs)
+
+
 # --- fastact ------------------------------------------------------------------------------
 
 
-def _backend_requirement(backend: str, parallel: bool) -> Callable[[], str | None]:
+def _backend_requirement(backend: str) -> Callable[[], str | None]:
     def requires() -> str | None:
-        reason = _backends.status(backend)
-        if reason is not None:
-            return reason
-        if parallel:
-            if _backends.load(backend).PARALLEL_RUNTIME is None:
-                return f"the {backend} backend has no parallel kernels here (serial only)"
-            if not _dispatch.parallel_allowed():
-                return "this process was forked after parallel kernels ran: serial only"
-        return None
+        return _backends.status(backend)
 
     return requires
 
 
-def _backend_factory(backend: str, function: str, parallel: bool) -> Factory:
+def _api_factory(function: str, backend: str | None, serial: bool) -> Factory:
     def factory(
-        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+        arrays: tuple[np.ndarray, ...],
+        params: Params,
+        mode: str,
+        target: np.ndarray | None,
     ) -> Prepared:
-        kernel = _backends.load(backend).get_kernel(function, parallel)
-        nthreads = _config.get_num_threads() if parallel else 1
-        if parallel:
-            # The dispatcher's fork guard must know that parallel runtimes have
-            # started, or a child forked later (tests/test_safety.py) could hang.
-            _dispatch.parallel_started()
-        if any(not a.flags.c_contiguous for a in arrays):
-            raise ValueError(f"{backend}-{'parallel' if parallel else 'serial'} needs C-contiguous")
-        # Flat views of contiguous arrays are what fastact._layout hands kernels.
-        flat = tuple(a.reshape(-1) for a in arrays)
-        if flat[0].size == 0:  # the dispatcher never calls kernels on empty arrays
-            return lambda: np.empty_like(arrays[0]) if target is None else target
-        g, x = flat if len(flat) == 2 else (None, flat[0])
-        if target is not None:
-            # in place means out *is* the input view, as the backend contract puts it
-            out_flat = flat[0] if mode == "inplace" else target.reshape(-1)
-            if g is None:
+        from fastact._api import PUBLIC
 
-                def run_into() -> np.ndarray:
-                    kernel(x, out_flat, alpha, nthreads)
-                    return target
-
-                return run_into
-
-            def run_into_binary() -> np.ndarray:
-                kernel(g, x, out_flat, alpha, nthreads)
-                return target
-
-            return run_into_binary
-
-        def run_new() -> np.ndarray:
-            out = np.empty_like(arrays[0])
-            kernel(*flat, out.reshape(-1), alpha, nthreads)
-            return out
-
-        return run_new
+        kwargs: dict[str, Any] = {} if target is None else {"out": target}
+        if backend is not None:
+            kwargs["backend"] = backend
+        elif not _config.auto_everywhere:
+            # FASTACT_BACKEND or set_backend chose another default: still time auto
+            kwargs["backend"] = "auto"
+        call = _bind(PUBLIC[function], (*arrays, *params), kwargs)
+        return WithSetting(call, serial_threads) if serial else call
 
     return factory
 
 
-def _api_factory(function: str, explicit: bool) -> Factory:
-    def factory(
-        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
-    ) -> Prepared:
-        import fastact
-
-        fn = getattr(fastact, function)
-        args = (*arrays, alpha) if KERNELS[function].uses_alpha else arrays
-        if explicit or not _config.auto_everywhere:
-            return functools.partial(fn, *args, out=target, backend="auto")
-        # backend=None is "auto" when that is the configured default everywhere:
-        # the call users write. A closure that calls with the arguments spelt
-        # out, as the kernel entries do: *args and a keyword would build a
-        # tuple and a dict every call (~50 ns) that a user's call does not.
-        if len(args) == 1:
-            (a0,) = args
-            return lambda: fn(a0, out=target)
-        if len(args) == 2:
-            a0, a1 = args
-            return lambda: fn(a0, a1, out=target)
-        a0, a1, a2 = args
-        return lambda: fn(a0, a1, a2, out=target)
-
-    return factory
+def _call_text(function: str, **kwargs: str) -> str:
+    act = activation_of(function)
+    args = ["grad_out", "x"] if is_backward(function) else ["x"]
+    args += [p.name for p in act.params]
+    args += [f"{k}={v}" for k, v in kwargs.items()]
+    return f"fastact.{function}({', '.join(args)})"
 
 
 def _fastact_impls(function: str) -> list[Impl]:
-    impls = []
+    impls = [
+        Impl(
+            function,
+            "fastact",
+            "fastact",
+            _api_factory(function, None, serial=False),
+            description=_call_text(function, out="out") + ": the default backend 'auto'",
+        ),
+        Impl(
+            function,
+            "fastact serial",
+            "fastact",
+            _api_factory(function, None, serial=True),
+            description=_call_text(function, out="out")
+            + " under fastact.set_num_threads(1): auto on one thread",
+        ),
+    ]
     for backend in _backends.BACKENDS:
-        forms = (False,) if backend == "numpy" else (False, True)
-        for parallel in forms:
-            name = (
-                backend
-                if backend == "numpy"
-                else f"{backend}-{'parallel' if parallel else 'serial'}"
+        impls.append(
+            Impl(
+                function,
+                backend,
+                "fastact",
+                _api_factory(function, backend, serial=False),
+                requires=_backend_requirement(backend),
+                description=_call_text(function, out="out", backend=repr(backend)),
             )
-            impls.append(
-                Impl(
-                    function,
-                    name,
-                    "fastact",
-                    _backend_factory(backend, function, parallel),
-                    requires=_backend_requirement(backend, parallel),
-                    description=(
-                        f"fastact._backends.load({backend!r}).get_kernel({function!r}, "
-                        f"{parallel}) on flat views"
-                    ),
-                )
-            )
-    impls.append(
-        Impl(
-            function,
-            "auto",
-            "fastact",
-            _api_factory(function, explicit=False),
-            description=f"fastact.{function}(..., out=out): the default backend 'auto'",
         )
-    )
-    impls.append(
-        Impl(
-            function,
-            "auto-kw",
-            "fastact",
-            _api_factory(function, explicit=True),
-            description=f"fastact.{function}(..., out=out, backend='auto')",
-        )
-    )
     return impls
 
 
 # --- baselines ----------------------------------------------------------------------------
 
 
-def _seed_where(function: str) -> Callable[..., Any]:
-    """The seed-003 tutorial's code as written: ``leak`` is 0 for the ReLU functions."""
-    leaky = KERNELS[function].uses_alpha
+def seed_relu(x: np.ndarray, leak: float = 0) -> np.ndarray:
+    """The seed-003 tutorial's ReLU and Leaky ReLU, as written (``leak = 0``: ReLU).
 
-    def relu(x: np.ndarray, leak: float = 0) -> np.ndarray:
-        return np.where(x <= 0, leak * x, x)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> seed_relu(np.array([-2.0, 3.0])), seed_relu(np.array([-2.0, 3.0]), 0.1)
+    (array([-0.,  3.]), array([-0.2,  3. ]))
+    """
+    return np.where(x <= 0, leak * x, x)
 
-    def relu_dash(x: np.ndarray, leak: float = 0) -> np.ndarray:
-        return np.where(x <= 0, leak, 1)
 
-    if function in ("relu", "leaky_relu"):
-        return (lambda x, a: relu(x, a)) if leaky else (lambda x, a: relu(x))
-    if function in ("relu_grad", "leaky_relu_grad"):
-        return (lambda x, a: relu_dash(x, a)) if leaky else (lambda x, a: relu_dash(x))
-    # the backward pass as the tutorials build it: grad times the derivative
-    if leaky:
-        return lambda g, x, a: g * relu_dash(x, a)
-    return lambda g, x, a: g * relu_dash(x)
+def seed_relu_dash(x: np.ndarray, leak: float = 0) -> np.ndarray:
+    """The seed-003 tutorial's derivative, as written (an integer array for ReLU).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> seed_relu_dash(np.array([-2.0, 3.0])), seed_relu_dash(np.array([-2.0, 3.0]), 0.1)
+    (array([0, 1]), array([0.1, 1. ]))
+    """
+    return np.where(x <= 0, leak, 1)
+
+
+#: the activations the seeds write with np.where: their forward and derivative,
+#: called with the activation's parameters (none for ReLU, ``leak`` for Leaky ReLU)
+SEEDS: dict[str, tuple[Callable[..., np.ndarray], Callable[..., np.ndarray]]] = {
+    "relu": (seed_relu, seed_relu_dash),
+    "leaky_relu": (seed_relu, seed_relu_dash),
+}
+
+
+#: what the seeds' code computes, for the forward, derivative and backward rows
+SEED_CALLS = (
+    "np.where(x <= 0, leak * x, x) (seed 003; leak = 0 for ReLU)",
+    "np.where(x <= 0, leak, 1) (seed 003; leak = 0 for ReLU)",
+    "grad * np.where(x <= 0, leak, 1) (seed 003's derivative times grad)",
+)
 
 
 def _where_factory(function: str) -> Factory:
-    def factory(
-        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
-    ) -> Prepared:
-        return functools.partial(_seed_where(function), *arrays, alpha)
-
-    return factory
-
-
-def _listcomp_factory(function: str) -> Factory:
-    """The seed-004 notebook's code: a Python function per element, in a list comprehension."""
+    act = activation_of(function)
+    forward, derivative = SEEDS[act.name]
+    role = act.kernels.index(function)
 
     def factory(
-        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+        arrays: tuple[np.ndarray, ...],
+        params: Params,
+        mode: str,
+        target: np.ndarray | None,
     ) -> Prepared:
-        alpha_ = alpha if KERNELS[function].uses_alpha else 0
-
-        def leaky_relu(x: float) -> float:
-            return x if x >= 0 else alpha_ * x
-
-        def derivative(x: float) -> float:
-            return 1 if x >= 0 else alpha_
-
-        if function in ("relu", "leaky_relu"):
-            (x,) = arrays
-            return lambda: [leaky_relu(val) for val in x]
-        if function in ("relu_grad", "leaky_relu_grad"):
-            (x,) = arrays
-            return lambda: [derivative(val) for val in x]
+        if role == 0:
+            return functools.partial(forward, *arrays, *params)
+        if role == 1:
+            return functools.partial(derivative, *arrays, *params)
         g, x = arrays
-        return lambda: [gv * derivative(val) for gv, val in zip(g, x, strict=True)]
+
+        # the backward pass as the tutorials build it: grad times the derivative
+        def backward() -> np.ndarray:
+            return g * derivative(x, *params)
+
+        return backward
 
     return factory
 
 
 def _maximum_factory(function: str) -> Factory:
     def factory(
-        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+        arrays: tuple[np.ndarray, ...],
+        params: Params,
+        mode: str,
+        target: np.ndarray | None,
     ) -> Prepared:
         (x,) = arrays
-        if function == "relu":
+        if not params:
             return functools.partial(np.maximum, x, 0, out=target)
+        (alpha,) = params
         # alpha * x is a temporary on every call: that is the idiom's cost
         return lambda: np.maximum(x, alpha * x, out=target)
 
     return factory
+
+
+#: the np.maximum idiom of the functions that have one
+MAXIMUM: dict[str, str] = {
+    "relu": "np.maximum(x, 0, out=out)",
+    "leaky_relu": "np.maximum(x, alpha * x, out=out) (valid for 0 <= alpha <= 1)",
+}
 
 
 def _module_requirement(module: str, what: str) -> Callable[[], str | None]:
@@ -462,83 +568,194 @@ _torch_requirement = _module_requirement("torch", "PyTorch")
 _numexpr_requirement = _module_requirement("numexpr", "numexpr")
 _numba_requirement = _module_requirement("numba", "Numba")
 
+#: backward ops PyTorch's autograd runs under another name than ``<f>_backward``,
+#: with the constants it passes them
+_TORCH_BACKWARD_OPS: dict[str, tuple[str, tuple[float, ...]]] = {
+    "relu": ("threshold_backward", (0.0,)),
+    "relu6": ("hardtanh_backward", (0.0, 6.0)),
+}
+
+
+@dataclass(frozen=True)
+class _TorchSpec:
+    """How PyTorch computes one kernel: what to call in each mode."""
+
+    modes: tuple[str, ...]
+    description: str
+    make: Callable[[tuple[Any, ...], Params, str, Any], Prepared]
+
+
+def _probe(call: Callable[[], Any]) -> bool:
+    """Whether ``call()`` runs: the generic spellings below are tried on tiny tensors."""
+    try:
+        call()
+    except Exception:  # any failure means "not this spelling"
+        return False
+    return True
+
+
+def _param_names(activation: str) -> list[str]:
+    return [p.name for p in ACTIVATIONS[activation].params]
+
+
+def _torch_forward(name: str, params: Params) -> _TorchSpec | None:
+    import torch
+
+    f = getattr(torch.nn.functional, name, None)
+    if f is None:
+        return None
+    aten = getattr(torch.ops.aten, name, None)
+    t = torch.linspace(-2, 2, 5)
+    if not _probe(lambda: f(t, *params)):
+        return None
+    modes = ["new"]
+    if aten is not None and "out" in aten.overloads():
+        if _probe(lambda: aten.out(t, *params, out=torch.empty_like(t))):
+            modes.append("out")
+    if _probe(lambda: f(t.clone(), *params, inplace=True)):
+        modes.append("inplace")
+
+    def make(ts: tuple[Any, ...], values: Params, mode: str, o: Any) -> Prepared:
+        if mode == "out":
+            return functools.partial(aten.out, *ts, *values, out=o)
+        if mode == "inplace":
+            return functools.partial(f, *ts, *values, inplace=True)
+        return functools.partial(f, *ts, *values)
+
+    args = "".join(f", {p}" for p in _param_names(name))
+    calls = [f"F.{name}(x{args})"]
+    if "inplace" in modes:
+        calls.append(f"F.{name}(x{args}, inplace=True)")
+    if "out" in modes:
+        calls.append(f"aten.{name}.out(x{args}, out=out)")
+    return _TorchSpec(tuple(modes), ", ".join(calls), make)
+
+
+def _torch_backward(name: str, params: Params) -> _TorchSpec | None:
+    import torch
+
+    aten = torch.ops.aten
+    t, g = torch.linspace(-2, 2, 5), torch.ones(5)
+    op_name, constants = _TORCH_BACKWARD_OPS.get(name, (f"{name}_backward", ()))
+    op = getattr(aten, op_name, None)
+    if op is not None:
+        schema = op.default._schema.arguments
+        given = 2 + len(constants) + len(params)
+        # (grad_output, self, the parameters, then flags such as self_is_result)
+        flags = tuple(False for a in schema[given:] if str(a.type) == "bool")
+        if len(schema) == given + len(flags) and _probe(
+            lambda: op.default(g, t, *constants, *params, *flags)
+        ):
+            outs = [
+                (ov, [a.name for a in getattr(op, ov)._schema.arguments if a.is_out])
+                for ov in op.overloads()
+                if ov != "default"
+            ]
+            out_call = next(
+                ((getattr(op, ov), names[0]) for ov, names in outs if len(names) == 1), None
+            )
+
+            def make(ts: tuple[Any, ...], values: Params, mode: str, o: Any) -> Prepared:
+                args = (*ts, *constants, *values, *flags)
+                if o is None:
+                    return functools.partial(op.default, *args)
+                overload, keyword = out_call
+                return functools.partial(overload, *args, **{keyword: o})
+
+            args = [*map(repr, constants), *_param_names(name), *map(repr, flags)]
+            return _TorchSpec(
+                ("new", "out") if out_call else ("new",),
+                f"aten.{op_name}(grad_out, x, {', '.join(args)})".replace(", )", ")")
+                + (" (its out= variant for out=)" if out_call else ""),
+                make,
+            )
+    f = getattr(torch.nn.functional, name, None)
+    if f is None or not _probe(lambda: f(t, *params)):
+        return None
+
+    def make_autograd(ts: tuple[Any, ...], values: Params, mode: str, o: Any) -> Prepared:
+        # the forward graph is built once; each call runs its backward node only
+        g_t, x_t = ts
+        x_req = x_t.detach().requires_grad_()
+        y = f(x_req, *values)
+        return lambda: torch.autograd.grad(y, x_req, g_t, retain_graph=True)[0]
+
+    args = "".join(f", {p}" for p in _param_names(name))
+    return _TorchSpec(
+        ("new",),
+        f"torch.autograd.grad(F.{name}(x{args}), x, grad_out) (the forward graph built once)",
+        make_autograd,
+    )
+
+
+@functools.cache
+def _torch_spec(function: str) -> _TorchSpec | None:
+    """What PyTorch calls for ``function``, or None if it has no equivalent (needs torch)."""
+    act = activation_of(function)
+    role = act.kernels.index(function)
+    params = default_params(function)
+    if role == 0:
+        return _torch_forward(act.name, params)
+    if role == 2:
+        return _torch_backward(act.name, params)
+    return None  # PyTorch has no derivative functions, only backward passes
+
 
 def _torch_factory(function: str) -> Factory:
     def factory(
-        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+        arrays: tuple[np.ndarray, ...],
+        params: Params,
+        mode: str,
+        target: np.ndarray | None,
     ) -> Prepared:
         import torch
 
-        aten = torch.ops.aten
         ts = tuple(torch.from_numpy(a) for a in arrays)  # views: no copies
-        o = None if target is None else torch.from_numpy(target)
-        if function == "relu":
-            if mode == "new":
-                return functools.partial(torch.relu, *ts)
-            if mode == "inplace":
-                return functools.partial(torch.relu_, *ts)
-            return functools.partial(aten.relu.out, *ts, out=o)
-        if function == "leaky_relu":
-            f = torch.nn.functional.leaky_relu
-            if mode == "new":
-                return functools.partial(f, *ts, alpha)
-            if mode == "inplace":
-                return functools.partial(f, *ts, alpha, inplace=True)
-            # F.leaky_relu has no out=; it calls this op, which has
-            return functools.partial(torch._C._nn.leaky_relu, *ts, alpha, out=o)
-        if function == "relu_backward":
-            if o is None:
-                return functools.partial(aten.threshold_backward, *ts, 0)
-            return functools.partial(aten.threshold_backward.grad_input, *ts, 0, grad_input=o)
-        if function == "leaky_relu_backward":
-            if o is None:
-                return functools.partial(aten.leaky_relu_backward, *ts, alpha, False)
-            return functools.partial(
-                aten.leaky_relu_backward.grad_input, *ts, alpha, False, grad_input=o
-            )
+        o = None if target is None or mode == "inplace" else torch.from_numpy(target)
         if function == "copy":
             return functools.partial(o.copy_, *ts)
         if function == "add":
             return functools.partial(torch.add, *ts, out=o)
-        raise KeyError(function)
+        spec = _torch_spec(function)
+        assert spec is not None, function
+        return spec.make(ts, params, mode, o)
 
     return factory
 
 
-_TORCH_CALLS = {
-    "relu": "torch.relu / aten.relu.out / torch.relu_",
-    "leaky_relu": "F.leaky_relu / torch._C._nn.leaky_relu(out=) / F.leaky_relu(inplace=True)",
-    "relu_backward": "aten.threshold_backward(g, x, 0) (.grad_input for out=)",
-    "leaky_relu_backward": "aten.leaky_relu_backward(g, x, alpha, False) (.grad_input for out=)",
-    "copy": "out.copy_(x) (parallel in PyTorch's thread pool)",
-    "add": "torch.add(a, b, out=out)",
-}
-
-_NUMEXPR = {
+#: numexpr expressions of the kernels it was written for; constants are of
+#: the array's type, so that numexpr does not compute in float64
+NUMEXPR: dict[str, str] = {
     "relu": "where(x < 0, zero, x)",
-    "leaky_relu": "where(x > 0, x, a * x)",
+    "leaky_relu": "where(x > 0, x, alpha * x)",
     "relu_grad": "where(x > 0, one, zero)",
-    "leaky_relu_grad": "where(x > 0, one, a)",
+    "leaky_relu_grad": "where(x > 0, one, alpha)",
     "relu_backward": "where(x > 0, g, zero)",
-    "leaky_relu_backward": "where(x > 0, g, a * g)",
+    "leaky_relu_backward": "where(x > 0, g, alpha * g)",
     "copy": "x",
     "add": "x + g",
 }
 
 
 def _numexpr_factory(function: str) -> Factory:
+    names_of = () if function in REFERENCES else [p.name for p in activation_of(function).params]
+
     def factory(
-        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+        arrays: tuple[np.ndarray, ...],
+        params: Params,
+        mode: str,
+        target: np.ndarray | None,
     ) -> Prepared:
         import numexpr
 
         t = arrays[0].dtype.type
-        # constants of the array's type, so numexpr does not compute in float64
-        names = dict(zip(("x",) if len(arrays) == 1 else ("g", "x"), arrays, strict=True))
         if function == "add":
             names = {"x": arrays[0], "g": arrays[1]}
-        names.update(a=t(alpha), zero=t(0), one=t(1))
-        return functools.partial(numexpr.evaluate, _NUMEXPR[function], names, out=target)
+        else:
+            names = dict(zip(("x",) if len(arrays) == 1 else ("g", "x"), arrays, strict=True))
+        names.update(zero=t(0), one=t(1))
+        names.update({n: t(v) for n, v in zip(names_of, params, strict=True)})
+        return functools.partial(numexpr.evaluate, NUMEXPR[function], names, out=target)
 
     return factory
 
@@ -562,13 +779,15 @@ def _numba_refs() -> tuple[Callable[..., None], Callable[..., None]]:
 
 def _numba_ref_factory(function: str) -> Factory:
     def factory(
-        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+        arrays: tuple[np.ndarray, ...],
+        params: Params,
+        mode: str,
+        target: np.ndarray | None,
     ) -> Prepared:
         import numba
 
         copy, add = _numba_refs()
         numba.set_num_threads(min(_config.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-        _dispatch.parallel_started()  # see _backend_factory: the fork guard must know
         if function == "copy":
             # Numba cannot type float16; the bytes are what a copy is about
             view = f"u{arrays[0].dtype.itemsize}"
@@ -592,7 +811,10 @@ def _numba_ref_factory(function: str) -> Factory:
 
 def _numpy_ref_factory(function: str) -> Factory:
     def factory(
-        arrays: tuple[np.ndarray, ...], alpha: float, mode: str, target: np.ndarray | None
+        arrays: tuple[np.ndarray, ...],
+        params: Params,
+        mode: str,
+        target: np.ndarray | None,
     ) -> Prepared:
         if function == "copy":
 
@@ -606,68 +828,81 @@ def _numpy_ref_factory(function: str) -> Factory:
     return factory
 
 
+def _torch_impl(function: str) -> Impl | None:
+    """The PyTorch row of ``function``, if PyTorch has an equivalent (or cannot say why not)."""
+    reason = _torch_requirement()
+    if reason is not None:
+        # without PyTorch there is no telling which kernels it has: every
+        # forward and backward function gets a row that says why it is skipped
+        if activation_of(function).kernels.index(function) == 1:
+            return None
+        return Impl(
+            function,
+            "torch",
+            "baseline",
+            _torch_factory(function),
+            requires=_torch_requirement,
+            description="PyTorch",
+        )
+    spec = _torch_spec(function)
+    if spec is None:
+        return None
+    return Impl(
+        function,
+        "torch",
+        "baseline",
+        _torch_factory(function),
+        modes=spec.modes,
+        requires=_torch_requirement,
+        description=spec.description + ", on torch.from_numpy views",
+    )
+
+
 def _baselines(function: str) -> list[Impl]:
-    impls = [
-        Impl(
-            function,
-            "np.where",
-            "baseline",
-            _where_factory(function),
-            modes=("new",),
-            description="the seed-003 code: np.where(x <= 0, leak * x, x), "
-            "np.where(x <= 0, leak, 1), grad * np.where(x <= 0, leak, 1)",
-        ),
-        Impl(
-            function,
-            "listcomp",
-            "baseline",
-            _listcomp_factory(function),
-            modes=("new",),
-            max_size=10_000,
-            description="the seed-004 code: [leakyRelu(val) for val in x]",
-        ),
-    ]
-    if function in ("relu", "leaky_relu"):
+    act = activation_of(function)
+    impls = []
+    if act.name in SEEDS:
+        impls.append(
+            Impl(
+                function,
+                "np.where",
+                "baseline",
+                _where_factory(function),
+                modes=("new",),
+                description=SEED_CALLS[act.kernels.index(function)],
+            )
+        )
+    if function in MAXIMUM:
         impls.append(
             Impl(
                 function,
                 "np.maximum",
                 "baseline",
                 _maximum_factory(function),
-                description="np.maximum(x, 0, out=out)"
-                if function == "relu"
-                else "np.maximum(x, alpha * x, out=out) (valid for 0 <= alpha <= 1)",
+                description=MAXIMUM[function],
             )
         )
-    if function in _TORCH_CALLS:
-        modes = ("new", "out", "inplace")
+    torch_impl = _torch_impl(function)
+    if torch_impl is not None:
+        impls.append(torch_impl)
+    if function in NUMEXPR:
         impls.append(
             Impl(
                 function,
-                "torch",
+                "numexpr",
                 "baseline",
-                _torch_factory(function),
-                modes=modes,
-                requires=_torch_requirement,
-                description=_TORCH_CALLS[function] + ", on torch.from_numpy views",
+                _numexpr_factory(function),
+                dtypes=("float32", "float64"),
+                requires=_numexpr_requirement,
+                description=f"numexpr.evaluate({NUMEXPR[function]!r}, out=out)",
             )
         )
-    impls.append(
-        Impl(
-            function,
-            "numexpr",
-            "baseline",
-            _numexpr_factory(function),
-            dtypes=("float32", "float64"),
-            requires=_numexpr_requirement,
-            description=f"numexpr.evaluate({_NUMEXPR[function]!r}, out=out)",
-        )
-    )
     return impls
 
 
 def _references(function: str) -> list[Impl]:
     serial = "np.copyto(out, x)" if function == "copy" else "np.add(a, b, out=out)"
+    torch_call = "out.copy_(x)" if function == "copy" else "torch.add(a, b, out=out)"
     return [
         Impl(
             function,
@@ -684,7 +919,7 @@ def _references(function: str) -> list[Impl]:
             _torch_factory(function),
             modes=("out",),
             requires=_torch_requirement,
-            description=_TORCH_CALLS[function],
+            description=f"{torch_call} (parallel in PyTorch's thread pool)",
         ),
         Impl(
             function,
@@ -694,7 +929,7 @@ def _references(function: str) -> list[Impl]:
             modes=("out",),
             dtypes=("float32", "float64"),
             requires=_numexpr_requirement,
-            description=f"numexpr.evaluate({_NUMEXPR[function]!r}, out=out) (parallel)",
+            description=f"numexpr.evaluate({NUMEXPR[function]!r}, out=out) (parallel)",
         ),
         Impl(
             function,
@@ -724,6 +959,8 @@ def registry(
 ) -> list[Impl]:
     """Return the implementations, optionally only those of one function, name or kind.
 
+    The first call imports PyTorch, if installed, to learn which kernels it has.
+
     Parameters
     ----------
     function, name, kind : str, optional
@@ -737,9 +974,9 @@ def registry(
 
     Examples
     --------
-    >>> from fastact import _impls
-    >>> [i.name for i in _impls.registry("relu_grad", kind="baseline")]
-    ['np.where', 'listcomp', 'numexpr']
+    >>> from fastact.bench import registry
+    >>> [i.name for i in registry.registry("relu6", kind="fastact")]
+    ['fastact', 'fastact serial', 'cython', 'numba', 'numpy']
     """
     return [
         impl
@@ -760,8 +997,8 @@ def get(function: str, name: str) -> Impl:
 
     Examples
     --------
-    >>> from fastact import _impls
-    >>> _impls.get("leaky_relu", "auto").kind
+    >>> from fastact.bench import registry
+    >>> registry.get("leaky_relu", "fastact serial").kind
     'fastact'
     """
     found = registry(function, name)
@@ -772,12 +1009,12 @@ def get(function: str, name: str) -> Impl:
 
 
 def names() -> list[str]:
-    """Every implementation name, each once, in registry order.
+    """Every implementation name a kernel may have, each once (needs no PyTorch import).
 
     Examples
     --------
-    >>> from fastact import _impls
-    >>> "cython-parallel" in _impls.names()
-    True
+    >>> from fastact.bench import registry
+    >>> registry.names()[:2]
+    ['fastact', 'fastact serial']
     """
-    return list(dict.fromkeys(impl.name for impl in _registry()))
+    return [*FASTACT, *BASELINES]
