@@ -416,7 +416,9 @@ def prelu_backward(
     ----------
     grad_out : array_like
         The gradient with respect to ``prelu(x, weight)``; it broadcasts
-        against ``x``.
+        against ``x``. Bool and integer arrays are computed as float64, as
+        for ``x``, before the two dtypes promote (int8 with float16 gives
+        float64).
     x : array_like
         The input of the forward pass.
     weight : float or array_like
@@ -528,7 +530,10 @@ def _docstring(kernel: str, act: Activation) -> str:
         lines += [
             "grad_out : array_like",
             "    The gradient with respect to the activation's output. It broadcasts",
-            "    against ``x`` as NumPy does.",
+            "    against ``x`` as NumPy does. Bool and integer arrays are computed as",
+            "    float64, as for ``x``, before the two dtypes promote: an int8",
+            "    ``grad_out`` with a float16 ``x`` gives float64 (a Python number",
+            "    takes ``x``'s dtype).",
         ]
     lines += [
         "x : array_like",
@@ -548,8 +553,9 @@ def _docstring(kernel: str, act: Activation) -> str:
         "-------",
         "numpy.ndarray or numpy scalar",
         "    ``out`` if given, else a new array laid out like ``np.empty_like(x)``",
-        "    (with the broadcast shape and the promoted dtype of both inputs for",
-        "    the backward pass); a NumPy scalar when the inputs are scalars.",
+        "    (for the backward pass: of the broadcast shape, in the dtype the two",
+        "    inputs promote to once bool and integer inputs are float64); a NumPy",
+        "    scalar when the inputs are scalars.",
         "",
         "Raises",
         "------",

@@ -12,7 +12,8 @@ import numbers
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable
 
 from fastact._backends import BACKENDS
 
@@ -86,10 +87,14 @@ def _env_count(name: str, least: int, default: Callable[[], int]) -> int:
 
 
 _default_backend: str = _env_backend()
-_overrides_active = 0  # use_backend blocks open in any thread
-_overrides_lock = threading.Lock()
+#: weak references to the use_backend blocks open in any thread (see _Override)
+_open_overrides: set[weakref.ref] = set()
+#: serialises the updates of auto_everywhere and of the subscribers' copies
+_changed_lock = threading.RLock()
 #: True while every call with ``backend=None`` means "auto" in every thread
 auto_everywhere: bool = _default_backend == "auto"
+#: the value of auto_everywhere every subscriber has; None while an update runs
+_published: bool | None = auto_everywhere
 #: the user's thread count (set_num_threads, else FASTACT_NUM_THREADS), or
 #: None for OpenMP's own count
 _num_threads: int | None = _env_count("FASTACT_NUM_THREADS", 1, lambda: 0) or None
@@ -105,11 +110,31 @@ def subscribe(callback: Callable[[], None]) -> None:
     callback()
 
 
+def _any_override_open() -> bool:
+    """Whether a use_backend block is open in any thread; forgets blocks that died."""
+    found = False
+    for ref in tuple(_open_overrides):  # tuple(): one C call, safe against other threads
+        if ref() is None:
+            _open_overrides.discard(ref)
+        else:
+            found = True
+    return found
+
+
 def _changed() -> None:
-    global auto_everywhere
-    auto_everywhere = _default_backend == "auto" and _overrides_active == 0
-    for callback in _subscribers:
-        callback()
+    """Recompute ``auto_everywhere`` from the settings and hand it to every subscriber.
+
+    Idempotent: a call that a KeyboardInterrupt cut short leaves ``_published``
+    None, and the next call (``get_backend`` makes one then) puts it right.
+    """
+    global auto_everywhere, _published
+    with _changed_lock:  # a C lock: a signal cannot leave it held
+        _published = None
+        value = _default_backend == "auto" and not _any_override_open()
+        auto_everywhere = value
+        for callback in _subscribers:
+            callback()
+        _published = value
 
 
 def _threads_in_process() -> int:
@@ -131,10 +156,16 @@ def _after_fork_in_child() -> None:
     # GNU OpenMP hangs, and Numba's layers die, when a child starts a team
     # after its parent had started one; any thread of the parent's may be
     # such a team's, so a child of a process with threads runs serially.
-    global _forked_serial
+    global _forked_serial, _changed_lock
+    # another thread of the parent may have held the lock; its blocks never close here
+    _changed_lock = threading.RLock()
+    mine = {ref for ref, _ in _local.stack}
+    for ref in tuple(_open_overrides):
+        if ref not in mine:
+            _open_overrides.discard(ref)
     if _threads_at_fork > 1 and not _forked_serial:
         _forked_serial = True
-        _changed()
+    _changed()
 
 
 if hasattr(os, "register_at_fork"):
@@ -143,7 +174,10 @@ if hasattr(os, "register_at_fork"):
 
 class _ThreadState(threading.local):
     # a class attribute as default: no AttributeError path on every call
-    override: str | None = None
+    #: the use_backend blocks open in this thread, innermost last, as
+    #: (weak reference to the block, backend name); a dead reference is a block
+    #: that a KeyboardInterrupt kept from running its __exit__, and is ignored
+    stack: tuple[tuple[weakref.ref, str], ...] = ()
 
 
 _local = _ThreadState()
@@ -189,21 +223,96 @@ def get_backend() -> str:
     >>> fa.get_backend()
     'auto'
     """
-    override = _local.override
-    return _default_backend if override is None else override
+    for ref, name in reversed(_local.stack):
+        if ref() is not None:
+            return name
+    if _published is not auto_everywhere or (
+        not auto_everywhere and _default_backend == "auto" and not _any_override_open()
+    ):
+        _changed()  # an update was cut short by a signal: finish it
+    return _default_backend
 
 
-@contextlib.contextmanager
-def use_backend(name: str) -> Iterator[str]:
+class _Override:
+    """The context manager :func:`use_backend` returns.
+
+    A KeyboardInterrupt (any signal handler that raises) can arrive between
+    any two calls, including at the first line of ``__enter__`` and
+    ``__exit__``, so the state is built to survive one anywhere:
+
+    - the thread's override is the stack ``_local.stack``, and the blocks
+      open in all threads are ``_open_overrides``; both change by single
+      stores, which CPython does not interrupt, and both hold *weak*
+      references to the block. A block whose ``__exit__`` never ran dies with
+      the interrupted ``with`` statement, and its entries stop counting;
+    - ``__enter__`` undoes its stores if anything after them raises, and makes
+      no call after them except the idempotent ``_changed``;
+    - ``auto_everywhere`` (and the compiled copy of it) is recomputed from
+      those sets under a lock; an update cut short is finished by the next
+      ``get_backend`` (which every call with ``backend=None`` off the compiled
+      fast path makes). Until then the fast path is merely off: never on
+      while a block is open.
+
+    There is no counter to leave wrong. Masking signals would not help: a
+    process-directed SIGINT runs its handler in the main thread even when the
+    main thread blocks it, if another thread does not.
+    """
+
+    __slots__ = ("__weakref__", "_name", "_ref", "_saved")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._ref = weakref.ref(self)
+        self._saved: tuple[tuple[weakref.ref, str], ...] | None = None
+
+    def __enter__(self) -> str:
+        if self._saved is not None:
+            raise RuntimeError("this use_backend block is already open; call use_backend again")
+        ref = self._ref
+        saved = tuple(entry for entry in _local.stack if entry[0]() is not None)
+        self._saved = saved
+        _local.stack = (*saved, (ref, self._name))
+        # from here on no call is made outside this try: a signal cannot come between
+        try:
+            _open_overrides.add(ref)
+            _changed()  # the compiled fast path off before the block runs
+        except BaseException:
+            _local.stack = saved
+            self._saved = None
+            _open_overrides.discard(ref)
+            _changed()
+            raise
+        return self._name
+
+    def __exit__(self, *exc_info: object) -> None:
+        saved = self._saved
+        if saved is None:
+            return
+        _local.stack = saved
+        self._saved = None
+        _open_overrides.discard(self._ref)
+        try:
+            _changed()
+        except BaseException:
+            _changed()  # a second try; else the next get_backend() finishes it
+            raise
+
+
+def use_backend(name: str) -> contextlib.AbstractContextManager[str]:
     """Use backend ``name`` for calls with ``backend=None`` inside a ``with`` block.
 
     The override is thread-local: other threads keep their own backend.
     Blocks nest, and the previous backend comes back on exit, exceptions
-    included.
+    included, KeyboardInterrupt at any moment too.
 
     Parameters
     ----------
     name : {"auto", "numba", "cython", "numpy"}
+
+    Returns
+    -------
+    context manager
+        Its ``with ... as`` target is ``name``.
 
     Raises
     ------
@@ -217,20 +326,7 @@ def use_backend(name: str) -> Iterator[str]:
     ...     fa.relu([-1.0, 2.0])
     array([0., 2.])
     """
-    global _overrides_active
-    checked = check_backend_name(name)
-    previous = _local.override
-    _local.override = checked
-    with _overrides_lock:
-        _overrides_active += 1
-        _changed()
-    try:
-        yield checked
-    finally:
-        _local.override = previous
-        with _overrides_lock:
-            _overrides_active -= 1
-            _changed()
+    return _Override(check_backend_name(name))
 
 
 def set_num_threads(n: int | None) -> None:

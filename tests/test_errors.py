@@ -7,7 +7,7 @@ import pytest
 from conftest import ALL_BACKENDS, require
 
 import fastact as fa
-from fastact import _backends
+from fastact import _backends, _config
 
 X = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
 G = np.full((3, 4), 2.0, dtype=np.float32)
@@ -79,7 +79,21 @@ def _cases():
         np.zeros(24, np.float32), (3, 4), (8, 2), writeable=True
     )
     yield "out-short-stride", "relu", (X,), {"out": tight}, ValueError, "overlaps itself"
-    yield "out-masked", "relu", (X,), {"out": np.ma.zeros((3, 4), np.float32)}, TypeError, "mask"
+    # issue 19, case 5: the reproducer's out (zero stride), and a stride shorter than an item
+    x5 = np.linspace(-2.0, 2.0, 5)
+    zero = np.lib.stride_tricks.as_strided(np.zeros(5), (5,), (0,), writeable=True)
+    yield "out-zero-stride-1d", "relu", (x5,), {"out": zero}, ValueError, "overlaps itself"
+    half = np.lib.stride_tricks.as_strided(np.zeros(5), (5,), (4,), writeable=True)
+    yield "out-half-item-stride", "relu", (x5,), {"out": half}, ValueError, "overlaps itself"
+    yield (
+        "out-self-overlap-backward",
+        "leaky_relu_backward",
+        (x5, x5, 0.1),
+        {"out": np.lib.stride_tricks.as_strided(np.zeros(5), (5,), (0,), writeable=True)},
+        ValueError,
+        "overlaps itself",
+    )
+    # issue 19, case 6: a parameter finite as a Python float but not in the computation type
     for dtype in (np.float16, np.float32):
         x = X.astype(dtype)
         yield (
@@ -90,6 +104,24 @@ def _cases():
             ValueError,
             ("overflows in float32"),
         )
+        for fname, args in [("leaky_relu_grad", (x,)), ("leaky_relu_backward", (x, x))]:
+            yield (
+                f"alpha-overflows-{np.dtype(dtype)}-{fname}",
+                fname,
+                (*args, -1e39),
+                {},
+                ValueError,
+                "overflows in float32",
+            )
+        for param, value in [("min_val", -1e39), ("max_val", 1e39)]:
+            yield (
+                f"{param}-overflows-{np.dtype(dtype)}",
+                "hardtanh",
+                (x,),
+                {param: value},
+                ValueError,
+                f"{param}=",
+            )
     yield "backend-unknown", "relu", (X,), {"backend": "torch"}, ValueError, "'numba'"
     yield "backend-not-str", "relu", (X,), {"backend": 3}, ValueError, "'cython'"
     yield "backend-case", "relu", (X,), {"backend": "NumPy"}, ValueError, "'auto'"
@@ -109,6 +141,33 @@ def test_bad_input(fname, args, kwargs, exc, words) -> None:
     assert fname in str(info.value) or "backend" in str(info.value), str(info.value)
     for a, b in zip(arrays, before, strict=True):
         assert a.tobytes() == b.tobytes(), "an argument was modified by a call that raised"
+
+
+def _setting_cases():
+    # issue 19, case 3: a setter that raises changes nothing
+    for bad, exc in [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError),
+                     ("4", TypeError), (np.float64(2.0), TypeError)]:  # fmt: skip
+        yield f"set_num_threads-{bad!r}", fa.set_num_threads, bad, exc, fa.get_num_threads
+    for bad in ("gpu", "NumPy", 3, None):
+        yield f"set_backend-{bad!r}", fa.set_backend, bad, ValueError, fa.get_backend
+        yield f"use_backend-{bad!r}", fa.use_backend, bad, ValueError, fa.get_backend
+
+
+SETTING_CASES = list(_setting_cases())
+
+
+@pytest.mark.parametrize(("setter", "value", "exc", "getter"),
+                         [c[1:] for c in SETTING_CASES],
+                         ids=[c[0] for c in SETTING_CASES])  # fmt: skip
+def test_bad_setting(setter, value, exc, getter) -> None:
+    before = getter(), _config.auto_everywhere
+    with pytest.raises(exc):
+        if setter is fa.use_backend:
+            with setter(value):
+                pass
+        else:
+            setter(value)
+    assert (getter(), _config.auto_everywhere) == before, "a setter that raised changed the setting"
 
 
 def test_errors_come_before_any_write_in_place() -> None:

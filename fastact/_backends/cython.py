@@ -20,8 +20,9 @@ from fastact._table import KERNELS
 try:
     from fastact._backends import _cy
 except ImportError as exc:
-    here = Path(__file__).resolve().parent
-    if (here / "_cy.pyx.tp").exists():
+    # an installation holds _cy.pyx.tp too (package data); a source tree has setup.py
+    # beside the package
+    if (Path(__file__).resolve().parents[2] / "setup.py").is_file():
         hint = (
             "this is fastact's source tree, where the extension is not built: "
             "`pip install .` builds and installs it elsewhere (run from another "

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,13 @@ from numba.extending import overload
 from fastact._table import KERNELS, is_backward
 
 from . import _numba_half
+
+if numba.config.DISABLE_JIT:
+    # numba.njit then returns the Python functions: loops at Python speed
+    raise ImportError(
+        "Numba's compiler is switched off (NUMBA_DISABLE_JIT=1), so its kernels would "
+        "run as Python loops; unset NUMBA_DISABLE_JIT to use this backend"
+    )
 
 #: this backend's parallel loops run on Numba's threading layer
 PARALLEL_RUNTIME: str | None = "numba"
@@ -222,10 +230,34 @@ class _Kernel:
             serial, parallel, each = _loops(self.kernel, half)
             for g in (ro, arr):
                 serial.compile((g, ro, arr, p))
-                parallel.compile((g, ro, arr, p, types.intp))
+            self.parallel = _compiled_parallel(
+                parallel, [(g, ro, arr, p, types.intp) for g in (ro, arr)]
+            )
             self.each = each  # compiled on the first call that needs it
-            self.parallel = parallel
             self.serial = serial
+
+
+#: why the parallel loops cannot run (Numba's threading layer did not load), else None
+no_parallel: str | None = None
+
+
+def _compiled_parallel(parallel: Any, signatures: list[tuple]) -> Any:
+    """``parallel`` compiled for ``signatures``, or None if Numba has no threading layer."""
+    global no_parallel
+    if no_parallel is not None:
+        return None
+    try:
+        for signature in signatures:
+            parallel.compile(signature)
+    except ValueError as exc:  # e.g. NUMBA_THREADING_LAYER=tbb without tbb installed
+        if "threading layer" not in str(exc):
+            raise
+        no_parallel = " ".join(str(exc).split())
+        warnings.warn(
+            f"fastact's numba backend runs serially: {no_parallel}", RuntimeWarning, stacklevel=1
+        )
+        return None
+    return parallel
 
 
 _KERNELS: dict[tuple[str, str], _Kernel] = {
@@ -281,7 +313,7 @@ def run(
     g, x, target = flat[0], flat[-2], flat[-1]
     if varying:
         k.each(g, x, target, *p)  # type: ignore[misc]
-    elif nthreads > 1:
+    elif nthreads > 1 and k.parallel is not None:
         saved = numba.get_num_threads()
         try:
             numba.set_num_threads(min(nthreads, numba.config.NUMBA_NUM_THREADS))
@@ -365,7 +397,8 @@ def info() -> dict[str, str]:
     return {
         "numba": numba.__version__,
         "llvmlite": importlib.metadata.version("llvmlite"),
-        "threading layer": str(numba.config.THREADING_LAYER),
+        "threading layer": str(numba.config.THREADING_LAYER)
+        + ("" if no_parallel is None else f" (cannot load, so serial: {no_parallel})"),
         "compiled kernels": f"{compiled}/{len(_KERNELS)} (kernel x dtype)",
         "float16": "computed in float32 via bit-exact uint16 conversion",
     }
