@@ -54,6 +54,8 @@ class _Type:
 
     def __init__(self, suffix: str, ctype: str, ptype: str, npy: str, npy_param: str):
         self.suffix, self.ctype, self.ptype = suffix, ctype, ptype
+        #: the dtype index of the loop tables: float16, float32, float64
+        self.index = ("f16", "f32", "f64").index(suffix)
         self.npy, self.npy_param = npy, npy_param
 
     def load(self, element: str) -> str:

@@ -9,9 +9,14 @@ The rules ``backend="auto"`` follows (``rules()`` says them for ``show_config``)
 2. Without it, NumPy serves while Numba is imported and compiled in a
    background thread; Numba takes over once every kernel is ready. Numba is
    never imported by ``import fastact``.
-3. Serial or parallel: a thread for every ``MIN_PER_THREAD`` elements, up to
-   the thread count (``fastact.get_num_threads``). The compiled kernels apply
-   this rule in C; the Numba backend gets the team size from here.
+3. Serial or parallel: from ``2 * MIN_PER_THREAD`` elements a call may run
+   on a team (a thread for every ``MIN_PER_THREAD`` elements, up to
+   ``fastact.get_num_threads``). The compiled kernels time both, per kernel,
+   dtype and power-of-two size, and run the faster: where other processes
+   hold the other cores, a team waits for a descheduled thread (5 ms against
+   7.5 us measured on a 2-core VM), so they go serial there. The policy lives
+   in C (``fa_run_timed`` in ``_cy.pyx.tp``); the Numba backend, which serves
+   only where the extension is not built, takes the team size from here.
 4. The fork rule (``fastact._config``): a child forked from a process that
    had threads runs serially.
 """
@@ -147,6 +152,8 @@ def rules() -> list[str]:
         first = f"cython cannot run: numpy serves until numba is compiled (numba: {_numba_state})"
     return [
         f"1. {first}",
-        f"2. a thread for every {_config.MIN_PER_THREAD} elements, up to the thread count",
+        f"2. a thread for every {_config.MIN_PER_THREAD} elements, up to the thread count; "
+        "compiled calls time serial against the team per kernel, dtype and size, and run "
+        "the faster (the slower is timed again at most a few percent of the time)",
         "3. in a child forked from a process with threads: serial",
     ]
