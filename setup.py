@@ -107,6 +107,13 @@ def render_kernels() -> Path:
                 signature=", ".join(arrays + defaults),
                 call=", ".join(arrays + names),
                 g=arrays[0],
+                # what the front checks before it serves a call (else the general
+                # path raises): the table's requires, and nonzero parameters
+                guard=" and ".join(
+                    ([f"({act.requires[0]})"] if act.requires else [])
+                    + [f"{p.name} != 0" for p in act.params if p.nonzero]
+                )
+                or "True",
                 p0=passed[0] if passed else "None",
                 p1=passed[1] if len(passed) > 1 else "None",
             )

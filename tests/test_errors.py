@@ -194,3 +194,20 @@ def test_unavailable_backend_raises_runtime_error_with_the_reason(monkeypatch) -
 def test_every_known_backend_runs_or_says_why(name: str) -> None:
     require(name)
     np.testing.assert_array_equal(fa.relu(X, backend=name), np.maximum(X, 0))
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_the_tables_conditions_hold_on_every_path(backend) -> None:
+    """hardtanh's min_val <= max_val (and any nonzero parameter) raise on the compiled path too."""
+    require(backend)
+    x = np.ones(4, np.float32)
+    violations = {"hardtanh": {"min_val": 2.0, "max_val": 1.0}}
+    for act in fa.ACTIVATIONS.values():
+        for p in act.params:
+            if p.nonzero:
+                violations.setdefault(act.name, {})[p.name] = 0.0
+    for name, bad in violations.items():
+        for kernel in fa.ACTIVATIONS[name].kernels:
+            inputs = (x, x) if kernel.endswith("_backward") else (x,)
+            with pytest.raises(ValueError):
+                getattr(fa, kernel)(*inputs, **bad, out=x.copy(), backend=backend)

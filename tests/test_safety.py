@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 
 import numpy as np
@@ -81,7 +82,11 @@ print(os.waitstatus_to_exitcode(status))
 """
     del numba
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=tempfile.gettempdir(),  # the installed fastact, not the unbuilt source tree
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0"]
@@ -120,6 +125,7 @@ def _threads_after_a_large_call(env: dict[str, str], setup: str = "") -> int:
         text=True,
         env={**clean, **env},
         timeout=TIMEOUT,
+        cwd=tempfile.gettempdir(),  # the installed fastact, not the unbuilt source tree
     )
     assert done.returncode == 0, done.stderr
     return int(done.stdout.split()[-1])
