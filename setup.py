@@ -225,7 +225,7 @@ def _extensions() -> list[Extension]:
     from Cython.Build import cythonize
 
     render_kernels()
-    headers = ("_fa_half.h", "_fa_kernels.h", "_fa_elem.h")
+    headers = ("_fa_half.h", "_fa_kernels.h", "_fa_elem.h", "_fa_math.h")
     ext = Extension(
         "fastact._backends._cy",
         [str((BACKENDS / "_cy.pyx").relative_to(HERE))],

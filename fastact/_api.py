@@ -80,6 +80,13 @@ def check_choice(value: object, param: Param, fname: str) -> float:
     return float(param.choices.index(value))
 
 
+def as_given(act: Activation, params: tuple[float, ...]) -> tuple[float | str, ...]:
+    """Checked parameters as the public functions take them: a choice as its string."""
+    return tuple(
+        p.choices[int(v)] if p.choices else v for p, v in zip(act.params, params, strict=True)
+    )
+
+
 def check_params(act: Activation, values: tuple[object, ...], fname: str) -> tuple[float, ...]:
     """The parameters of ``act`` checked alone and together (``Activation.requires``).
 
@@ -173,16 +180,34 @@ def _arrays(kernel: str, inputs: tuple[object, ...]) -> tuple[tuple[np.ndarray, 
     return (g, x), shape
 
 
-def _check_finite_in(values: dict[str, object], dtype: np.dtype, kernel: str) -> None:
-    """Parameters that round to inf in the computation type of ``dtype`` raise ValueError."""
+def _check_finite_in(
+    values: dict[str, object], dtype: np.dtype, kernel: str, nonzero: tuple[str, ...] = ()
+) -> None:
+    """Parameters that round to inf in the computation type of ``dtype``, or
+    to 0 where they must not be 0 (those named in ``nonzero``), raise ValueError."""
     ct = _compute_type(dtype)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         for name, v in values.items():
-            if not np.isfinite(np.asarray(v, ct)).all():
-                raise ValueError(
-                    f"fastact.{kernel}: {name}={v!r} overflows in {np.dtype(ct).name}, "
-                    f"the computation type of {dtype.name} arrays"
-                )
+            typed = np.asarray(v, ct)
+            if not np.isfinite(typed).all():
+                problem = "overflows"
+            elif name in nonzero and not typed.all():
+                problem = "rounds to 0"
+            else:
+                continue
+            raise ValueError(
+                f"fastact.{kernel}: {name}={v!r} {problem} in {np.dtype(ct).name}, "
+                f"the computation type of {dtype.name} arrays"
+            )
+
+
+def _check_params_in(
+    act: Activation, params: tuple[float, ...], dtype: np.dtype, kernel: str
+) -> None:
+    """The table's parameters of ``act`` checked in the computation type of ``dtype``."""
+    names = tuple(p.name for p in act.params)
+    nonzero = tuple(p.name for p in act.params if p.nonzero)
+    _check_finite_in(dict(zip(names, params, strict=True)), dtype, kernel, nonzero)
 
 
 def _result(out: object, like: np.ndarray, shape: tuple, kernel: str) -> np.ndarray:
@@ -231,8 +256,7 @@ def _call(
     if _containers.takes(inputs, out):
         return _containers.call(kernel, inputs, params, out, name)
     arrays, shape = _arrays(kernel, inputs)
-    _check_finite_in(dict(zip((p.name for p in act.params), params, strict=True)),
-                     arrays[-1].dtype, kernel)  # fmt: skip
+    _check_params_in(act, params, arrays[-1].dtype, kernel)
     result = _result(out, arrays[-1], shape, kernel)
     _run(kernel, arrays, shape, params, result, name)
     return _returned(out, result, inputs[-1])

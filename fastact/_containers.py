@@ -67,7 +67,6 @@ Rules shared by every container:
 from __future__ import annotations
 
 import functools
-import math
 import sys
 from typing import Any
 
@@ -332,17 +331,11 @@ def _compute_params(
     kernel: str, params: tuple[float, ...], dtype: np.dtype
 ) -> tuple[np.floating, ...]:
     """The parameters in the computation type of ``dtype``, which picks the ufunc's loop."""
+    from fastact._api import _check_params_in
+
+    _check_params_in(activation_of(kernel), params, dtype, kernel)
     ct = np.float64 if dtype == np.float64 else np.float32
-    names = [p.name for p in activation_of(kernel).params]
-    with np.errstate(over="ignore"):
-        typed = tuple(ct(v) for v in params)
-    for name, v, t in zip(names, params, typed, strict=True):
-        if not math.isfinite(t):
-            raise ValueError(
-                f"fastact.{kernel}: {name}={v!r} overflows in {np.dtype(ct).name}, "
-                f"the computation type of {dtype.name} arrays"
-            )
-    return typed
+    return tuple(ct(v) for v in params)
 
 
 def _broadcast_shape(kernel: str, inputs: tuple[object, ...]) -> tuple[int, ...] | None:
@@ -374,9 +367,9 @@ def _block(kernel: str, params: tuple[float, ...], backend: str, *arrays: Any) -
     A module-level function, so a dask graph holding it (in a
     ``functools.partial``) pickles by reference to ``fastact``.
     """
-    from fastact._api import PUBLIC
+    from fastact._api import PUBLIC, as_given
 
-    return PUBLIC[kernel](*arrays, *params, backend=backend)
+    return PUBLIC[kernel](*arrays, *as_given(activation_of(kernel), params), backend=backend)
 
 
 # --- dask -----------------------------------------------------------------------------------
@@ -704,14 +697,15 @@ def _masked_out_first(kernel: str, inputs: tuple[object, ...], out: object) -> N
 def _call_masked(
     kernel: str, inputs: tuple[object, ...], params: tuple[float, ...], out: object, backend: str
 ) -> Any:
-    from fastact._api import PUBLIC
+    from fastact._api import PUBLIC, as_given
 
     _masked_out_first(kernel, inputs, out)
     # The plain path on the data: every check of the inputs and parameters, and
     # fastact's kernels, into a new array. The mask is applied after: a ufunc's
     # out= would overwrite the masked places of out.
     data = tuple(np.ma.getdata(v) if isinstance(v, np.ma.MaskedArray) else v for v in inputs)
-    result = np.asarray(PUBLIC[kernel](*data, *params, backend=backend))
+    given = as_given(activation_of(kernel), params)
+    result = np.asarray(PUBLIC[kernel](*data, *given, backend=backend))
     mask, first = _masked_parts(inputs, result.shape)
     return _masked_result(kernel, result, mask, first, out)
 

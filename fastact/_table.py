@@ -206,6 +206,184 @@ ACTIVATIONS: dict[str, Activation] = {
             kind="channel",
             like="leaky_relu",
         ),
+        Activation(
+            "elu",
+            (Param("alpha", 1.0, "The value elu tends to at -inf is ``-alpha``."),),
+            "smooth",
+            forward="x if x > 0 else alpha * expm1(x)",
+            grad="1 if x > 0 else alpha * exp(x)",
+            backward="grad_out if x > 0 else grad_out * alpha * exp(x)",
+            layer="ELU",
+            example=(
+                "[-2.0, -0.0, 0.5, 3.0]",
+                "array([-0.86466472, -0.        ,  0.5       ,  3.        ])",
+                "array([0.13533528, 1.        , 1.        , 1.        ])",
+                "array([0.27067057, 2.        , 2.        , 2.        ])",
+            ),
+            notes=(
+                "elu(-0.0) is -0.0 and elu(-inf) is ``-alpha``; NaN stays NaN. At -inf the "
+                "derivative is 0 and the backward pass gives 0 whatever ``grad_out`` holds."
+            ),
+        ),
+        Activation(
+            "selu",
+            (),
+            "smooth",
+            forward="scale * (x if x > 0 else alpha * expm1(x))",
+            grad="scale if x > 0 else scale * alpha * exp(x)",
+            backward="grad_out * scale if x > 0 else grad_out * scale * alpha * exp(x)",
+            layer="SELU",
+            example=(
+                "[-2.0, -0.0, 0.5, 3.0]",
+                "array([-1.52016647, -0.        ,  0.52535049,  3.15210296])",
+                "array([0.23793287, 1.75809934, 1.05070099, 1.05070099])",
+                "array([0.47586574, 3.51619868, 2.10140197, 2.10140197])",
+            ),
+            notes=(
+                "PyTorch's constants, rounded to float64: ``alpha = 1.6732632423543772``, "
+                "``scale = 1.0507009873554805`` (the true values use these). selu(-inf) is "
+                "``-scale * alpha``; the backward pass gives 0 at -inf."
+            ),
+        ),
+        Activation(
+            "celu",
+            (Param("alpha", 1.0, "The value celu tends to at -inf is ``-alpha``.", nonzero=True),),
+            "smooth",
+            forward="x if x > 0 else alpha * expm1(x / alpha)",
+            grad="1 if x > 0 else exp(x / alpha)",
+            backward="grad_out if x > 0 else grad_out * exp(x / alpha)",
+            layer="CELU",
+            example=(
+                "[-2.0, -0.0, 0.5, 3.0]",
+                "array([-0.86466472, -0.        ,  0.5       ,  3.        ])",
+                "array([0.13533528, 1.        , 1.        , 1.        ])",
+                "array([0.27067057, 2.        , 2.        , 2.        ])",
+            ),
+            notes=(
+                "``x / alpha`` is carried exactly (no rounding before expm1). celu(-inf) is "
+                "``-alpha`` (-inf for a negative alpha)."
+            ),
+        ),
+        Activation(
+            "gelu",
+            (
+                Param(
+                    "approximate",
+                    "none",
+                    "``'none'``: ``x * Phi(x)`` with Phi the normal distribution function; "
+                    "``'tanh'``: ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))``, "
+                    "as PyTorch writes it.",
+                    choices=("none", "tanh"),
+                ),
+            ),
+            "smooth",
+            forward="x * Phi(x)",
+            grad="Phi(x) + x * phi(x)",
+            backward="grad_out * (Phi(x) + x * phi(x))",
+            layer="GELU",
+            example=(
+                "[-2.0, -0.0, 0.5, 3.0]",
+                "array([-0.04550026, -0.        ,  0.34573123,  2.99595031])",
+                "array([-0.0852318 ,  0.5       ,  0.86749512,  1.01194565])",
+                "array([-0.1704636 ,  1.        ,  1.73499025,  2.02389129])",
+            ),
+            notes=(
+                "gelu(inf) is inf and gelu(-inf) is -0.0, the limits (PyTorch gives NaN). The "
+                "tanh form is held to the same bounds against its own formula (with the decimal "
+                "0.044715), not against the exact gelu."
+            ),
+        ),
+        Activation(
+            "silu",
+            (),
+            "smooth",
+            forward="x * sigmoid(x)",
+            grad="sigmoid(x) * (1 + x * (1 - sigmoid(x)))",
+            backward="grad_out * sigmoid(x) * (1 + x * (1 - sigmoid(x)))",
+            layer="SiLU",
+            example=(
+                "[-2.0, -0.0, 0.5, 3.0]",
+                "array([-0.23840584, -0.        ,  0.31122967,  2.85772238])",
+                "array([-0.09078425,  0.5       ,  0.73996119,  1.08810411])",
+                "array([-0.1815685 ,  1.        ,  1.47992237,  2.17620821])",
+            ),
+            notes="silu(-inf) is -0.0 and silu(inf) is inf, the limits (PyTorch: NaN at -inf).",
+        ),
+        Activation(
+            "mish",
+            (),
+            "smooth",
+            forward="x * tanh(softplus(x))",
+            grad="tanh(softplus(x)) + x * sigmoid(x) * (1 - tanh(softplus(x))**2)",
+            backward="grad_out * mish_grad(x)",
+            layer="Mish",
+            example=(
+                "[-2.0, -0.0, 0.5, 3.0]",
+                "array([-0.25250148, -0.        ,  0.37524521,  2.986535  ])",
+                "array([-0.10835509,  0.6       ,  0.88642438,  1.02110691])",
+                "array([-0.21671018,  1.2       ,  1.77284875,  2.04221382])",
+            ),
+            notes="mish(-inf) is -0.0 and mish(inf) is inf, the limits.",
+        ),
+        Activation(
+            "softplus",
+            (
+                Param(
+                    "beta",
+                    1.0,
+                    "The sharpness: softplus tends to relu as beta grows.",
+                    nonzero=True,
+                ),
+                Param("threshold", 20.0, "Where ``beta * x`` exceeds it, the result is ``x``."),
+            ),
+            "smooth",
+            forward="x if beta * x > threshold else log1p(exp(beta * x)) / beta",
+            grad="1 if beta * x > threshold else sigmoid(beta * x)",
+            backward="grad_out if beta * x > threshold else grad_out * sigmoid(beta * x)",
+            layer="Softplus",
+            example=(
+                "[-2.0, -0.0, 0.5, 3.0]",
+                "array([0.12692801, 0.69314718, 0.97407698, 3.04858735])",
+                "array([0.11920292, 0.5       , 0.62245933, 0.95257413])",
+                "array([0.23840584, 1.        , 1.24491866, 1.90514825])",
+            ),
+            notes=(
+                "``beta * x > threshold`` is decided on the exact product, and ``beta * x`` is "
+                "carried exactly into the exponential."
+            ),
+        ),
+        Activation(
+            "sigmoid",
+            (),
+            "smooth",
+            forward="1 / (1 + exp(-x))",
+            grad="sigmoid(x) * (1 - sigmoid(x))",
+            backward="grad_out * sigmoid(x) * (1 - sigmoid(x))",
+            layer="Sigmoid",
+            example=(
+                "[-2.0, -0.0, 0.5, 3.0]",
+                "array([0.11920292, 0.5       , 0.62245933, 0.95257413])",
+                "array([0.10499359, 0.25      , 0.23500371, 0.04517666])",
+                "array([0.20998717, 0.5       , 0.47000742, 0.09035332])",
+            ),
+            notes="sigmoid(-inf) is 0 and sigmoid(inf) is 1; the backward pass gives 0 at +-inf.",
+        ),
+        Activation(
+            "tanh",
+            (),
+            "smooth",
+            forward="tanh(x)",
+            grad="1 - tanh(x)**2",
+            backward="grad_out * (1 - tanh(x)**2)",
+            layer="Tanh",
+            example=(
+                "[-2.0, -0.0, 0.5, 3.0]",
+                "array([-0.96402758, -0.        ,  0.46211716,  0.99505475])",
+                "array([0.07065082, 1.        , 0.78644773, 0.00986604])",
+                "array([0.14130165, 2.        , 1.57289547, 0.01973207])",
+            ),
+            notes="tanh(-0.0) is -0.0 and tanh(+-inf) is +-1; the backward pass gives 0 at +-inf.",
+        ),
     )
 }
 

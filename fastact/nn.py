@@ -47,9 +47,9 @@ class Activation:
 
     entry: _Entry
 
-    def __init__(self, *params: float, inplace: bool = False, backend: str | None = None):
+    def __init__(self, *params: float | str, inplace: bool = False, backend: str | None = None):
         name = type(self).__name__
-        self._params = _api.check_params(self.entry, params, name)
+        self._params = _api.as_given(self.entry, _api.check_params(self.entry, params, name))
         self._from_output = self.entry.grad_from_output is not None and eval(
             self.entry.grad_from_output, {}, dict(self._named())
         )
@@ -63,7 +63,7 @@ class Activation:
         self.backend = backend
         self._saved: np.ndarray | None = None
 
-    def _named(self) -> list[tuple[str, float]]:
+    def _named(self) -> list[tuple[str, float | str]]:
         return [(p.name, v) for p, v in zip(self.entry.params, self._params, strict=True)]
 
     def forward(self, x: ArrayLike) -> Any:

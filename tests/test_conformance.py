@@ -1,4 +1,8 @@
-"""Every kernel x backend x dtype x layout x parameter set, bit for bit against the oracle."""
+"""Every kernel x backend x dtype x layout x parameter set against the oracle.
+
+Bit for bit for the piecewise-linear family; within the SPEC's ulps of the
+true value for the smooth family (the oracle says which, element by element).
+"""
 
 from __future__ import annotations
 

@@ -122,6 +122,17 @@ def _cases():
                 ValueError,
                 f"{param}=",
             )
+        # a parameter that must not be 0, and is not, but rounds to 0 in float32
+        for fname, args, params in [("celu", (x,), (1e-50,)), ("celu_grad", (x,), (-1e-46,)),
+                                    ("softplus_backward", (x, x), (1e-60, 20.0))]:  # fmt: skip
+            yield (
+                f"{fname}-param-underflows-{np.dtype(dtype)}",
+                fname,
+                (*args, *params),
+                {},
+                ValueError,
+                "rounds to 0 in float32",
+            )
     yield "backend-unknown", "relu", (X,), {"backend": "torch"}, ValueError, "'numba'"
     yield "backend-not-str", "relu", (X,), {"backend": 3}, ValueError, "'cython'"
     yield "backend-case", "relu", (X,), {"backend": "NumPy"}, ValueError, "'auto'"

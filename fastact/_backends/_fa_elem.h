@@ -129,3 +129,58 @@ static inline FA_T FA_(hardswish_backward)(FA_T g, FA_T x, const FA_T *p)
     (void)p;
     return FA_(sel)(x <= -3, 0, FA_(sel)(x < 3, g * (x / 3 + (FA_T)0.5), g));
 }
+
+/* The smooth family: each kernel is a function of _fa_math.h computed in
+ * double and rounded once to the dtype. FA_(act_<kernel>) is the float64
+ * one (double-double inside, within 0.6 ulp) for double, and the float32 one
+ * (plain double, within 2^-30 before the rounding) for float: both within
+ * 1 ulp of float32, and float16 (through float32) within 1 float16 ulp.
+ * A NaN x comes out as itself (sign and payload): the arithmetic would give
+ * a NaN whose sign depends on the vector width, so a strided call and a
+ * contiguous one would differ. The wrappers are forced inline (FA__INLINE):
+ * GCC would not inline a body this large by itself, and a call in the loop
+ * keeps it from vectorising. */
+
+#define FA__SMOOTH(name, ...)                                                  \
+    FA__INLINE FA_T FA_(name)(FA_T x, const FA_T *p)                           \
+    {                                                                          \
+        (void)p;                                                               \
+        return FA_(sel)(x != x, x, (FA_T)FA_(act_##name)((double)x __VA_ARGS__)); \
+    }                                                                          \
+    FA__INLINE FA_T FA_(name##_grad)(FA_T x, const FA_T *p)                    \
+    {                                                                          \
+        (void)p;                                                               \
+        return FA_(sel)(x != x, x, (FA_T)FA_(act_##name##_grad)((double)x __VA_ARGS__)); \
+    }                                                                          \
+    FA__INLINE FA_T FA_(name##_backward)(FA_T g, FA_T x, const FA_T *p)        \
+    {                                                                          \
+        (void)p;                                                               \
+        return FA_(sel)(x != x, x,                                             \
+                        (FA_T)FA_(act_##name##_backward)((double)g, (double)x __VA_ARGS__)); \
+    }
+
+#define FA__P0 , (double)p[0]
+#define FA__P01 , (double)p[0], (double)p[1]
+
+/* elu(alpha): x if x > 0 else alpha * expm1(x) */
+FA__SMOOTH(elu, FA__P0)
+/* selu: scale * elu(x, alpha), PyTorch's constants */
+FA__SMOOTH(selu)
+/* celu(alpha): x if x > 0 else alpha * expm1(x / alpha) */
+FA__SMOOTH(celu, FA__P0)
+/* gelu(approximate): x * Phi(x), or PyTorch's tanh form (p[0] = 1) */
+FA__SMOOTH(gelu, FA__P0)
+/* silu: x * sigmoid(x) */
+FA__SMOOTH(silu)
+/* mish: x * tanh(softplus(x)) */
+FA__SMOOTH(mish)
+/* softplus(beta, threshold): x if beta * x > threshold else log1p(exp(beta * x)) / beta */
+FA__SMOOTH(softplus, FA__P01)
+/* sigmoid: 1 / (1 + exp(-x)) */
+FA__SMOOTH(sigmoid)
+/* tanh */
+FA__SMOOTH(tanh)
+
+#undef FA__SMOOTH
+#undef FA__P0
+#undef FA__P01

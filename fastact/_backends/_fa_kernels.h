@@ -8,6 +8,8 @@
 #include <fenv.h>
 #include <stdint.h>
 #include "_fa_half.h"
+/* the smooth family's math, before the element functions that call it */
+#include "_fa_math.h"
 
 #ifdef _OPENMP
 #include <omp.h>

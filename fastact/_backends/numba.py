@@ -29,12 +29,14 @@ from typing import Any
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import types
-from numba.extending import overload
+from numba.extending import intrinsic, overload, register_jitable
 
 from fastact._table import KERNELS, is_backward
 
 from . import _numba_half
+from . import numpy as _npb
 
 if numba.config.DISABLE_JIT:
     # numba.njit then returns the Python functions: loops at Python speed
@@ -155,6 +157,196 @@ def hardswish_backward(g, x, p):
     if x <= -3:
         return like(g, 0)
     return g * (x / like(x, 3) + like(x, 0.5)) if x < 3 else g
+
+
+# The smooth family: the float64 functions of the NumPy backend (double-double
+# arithmetic, the same operations as the C of _fa_math.h, so the same bits),
+# compiled here for scalars. Their three array primitives get scalar versions;
+# every other function is registered as is. float32 calls the float64
+# function and rounds once (``like``); float16 goes through float32, as in C.
+
+
+@intrinsic
+def _bitcast_u64(typingctx, x):
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.uint64(types.float64), codegen
+
+
+@intrinsic
+def _bitcast_f64(typingctx, u):
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.uint64), codegen
+
+
+@overload(_npb._bits)
+def _bits(x):
+    return lambda x: _bitcast_u64(np.float64(x))
+
+
+@overload(_npb._dbl)
+def _dbl(u):
+    return lambda u: _bitcast_f64(np.uint64(u))
+
+
+@overload(_npb._sel)
+def _sel(c, a, b):
+    return lambda c, a, b: np.float64(a) if c else np.float64(b)
+
+
+for _f in _npb.SHARED:
+    if _f not in (_npb._bits, _npb._dbl, _npb._sel):
+        # IEEE division (x / 0 is inf or NaN, as in C), not Python's exception
+        register_jitable(error_model="numpy")(_f)
+
+
+@_jit
+def _d(v):
+    return np.float64(v)
+
+
+@_jit
+def _nan_x(x, r):
+    # a NaN x comes out as itself, as in the C kernels
+    return x if x != x else r
+
+
+@_jit
+def elu(x, p):
+    return _nan_x(x, like(x, _npb.elu_f64(_d(x), _d(p[0]))))
+
+
+@_jit
+def elu_grad(x, p):
+    return _nan_x(x, like(x, _npb.elu_grad_f64(_d(x), _d(p[0]))))
+
+
+@_jit
+def elu_backward(g, x, p):
+    return _nan_x(x, like(g, _npb.elu_backward_f64(_d(g), _d(x), _d(p[0]))))
+
+
+@_jit
+def selu(x, p):
+    return _nan_x(x, like(x, _npb.selu_f64(_d(x))))
+
+
+@_jit
+def selu_grad(x, p):
+    return _nan_x(x, like(x, _npb.selu_grad_f64(_d(x))))
+
+
+@_jit
+def selu_backward(g, x, p):
+    return _nan_x(x, like(g, _npb.selu_backward_f64(_d(g), _d(x))))
+
+
+@_jit
+def celu(x, p):
+    return _nan_x(x, like(x, _npb.celu_f64(_d(x), _d(p[0]))))
+
+
+@_jit
+def celu_grad(x, p):
+    return _nan_x(x, like(x, _npb.celu_grad_f64(_d(x), _d(p[0]))))
+
+
+@_jit
+def celu_backward(g, x, p):
+    return _nan_x(x, like(g, _npb.celu_backward_f64(_d(g), _d(x), _d(p[0]))))
+
+
+@_jit
+def gelu(x, p):
+    return _nan_x(x, like(x, _npb.gelu_f64(_d(x), _d(p[0]))))
+
+
+@_jit
+def gelu_grad(x, p):
+    return _nan_x(x, like(x, _npb.gelu_grad_f64(_d(x), _d(p[0]))))
+
+
+@_jit
+def gelu_backward(g, x, p):
+    return _nan_x(x, like(g, _npb.gelu_backward_f64(_d(g), _d(x), _d(p[0]))))
+
+
+@_jit
+def silu(x, p):
+    return _nan_x(x, like(x, _npb.silu_f64(_d(x))))
+
+
+@_jit
+def silu_grad(x, p):
+    return _nan_x(x, like(x, _npb.silu_grad_f64(_d(x))))
+
+
+@_jit
+def silu_backward(g, x, p):
+    return _nan_x(x, like(g, _npb.silu_backward_f64(_d(g), _d(x))))
+
+
+@_jit
+def mish(x, p):
+    return _nan_x(x, like(x, _npb.mish_f64(_d(x))))
+
+
+@_jit
+def mish_grad(x, p):
+    return _nan_x(x, like(x, _npb.mish_grad_f64(_d(x))))
+
+
+@_jit
+def mish_backward(g, x, p):
+    return _nan_x(x, like(g, _npb.mish_backward_f64(_d(g), _d(x))))
+
+
+@_jit
+def softplus(x, p):
+    return _nan_x(x, like(x, _npb.softplus_f64(_d(x), _d(p[0]), _d(p[1]))))
+
+
+@_jit
+def softplus_grad(x, p):
+    return _nan_x(x, like(x, _npb.softplus_grad_f64(_d(x), _d(p[0]), _d(p[1]))))
+
+
+@_jit
+def softplus_backward(g, x, p):
+    return _nan_x(x, like(g, _npb.softplus_backward_f64(_d(g), _d(x), _d(p[0]), _d(p[1]))))
+
+
+@_jit
+def sigmoid(x, p):
+    return _nan_x(x, like(x, _npb.sigmoid_f64(_d(x))))
+
+
+@_jit
+def sigmoid_grad(x, p):
+    return _nan_x(x, like(x, _npb.sigmoid_grad_f64(_d(x))))
+
+
+@_jit
+def sigmoid_backward(g, x, p):
+    return _nan_x(x, like(g, _npb.sigmoid_backward_f64(_d(g), _d(x))))
+
+
+@_jit
+def tanh(x, p):
+    return _nan_x(x, like(x, _npb.tanh_f64(_d(x))))
+
+
+@_jit
+def tanh_grad(x, p):
+    return _nan_x(x, like(x, _npb.tanh_grad_f64(_d(x))))
+
+
+@_jit
+def tanh_backward(g, x, p):
+    return _nan_x(x, like(g, _npb.tanh_backward_f64(_d(g), _d(x))))
 
 
 def _loops(kernel: str, half: bool) -> tuple[Any, Any]:
