@@ -7,10 +7,13 @@ download). ``--activation`` picks any activation of fastact's table (Leaky
 ReLU by default; every parameter at its default but Leaky ReLU's
 ``--alpha``); with ``prelu`` the per-unit slopes learn with the weights. The
 hidden activations are either plain NumPy code, the ``np.where`` formulas of
-the tutorials written out below (``--activations numpy``), or the layers of
-:mod:`fastact.nn` (``--activations fastact``). Everything else is the same
-code, so both runs end with bit-identical weights (slopes included) and only
-the time per epoch differs. With fastact installed (``pip install
+the tutorials written out below (``np.exp``, ``np.tanh``... for the smooth
+family; ``--activations numpy``), or the layers of :mod:`fastact.nn`
+(``--activations fastact``). Everything else is the same code, so both runs
+end with bit-identical weights (slopes included) for the piecewise-linear
+activations, and weights a few ulp apart for the smooth family (fastact is
+within 1-2 ulp of the true values, not the bits of a NumPy formula); only the
+time per epoch differs. With fastact installed (``pip install
 '.[examples]'`` adds scikit-learn)::
 
     python examples/train_mlp.py --activations numpy --threads 1
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -47,13 +51,22 @@ __all__ = [
     "SGD",
     "WHERE_LAYERS",
     "WhereActivation",
+    "WhereCELU",
+    "WhereELU",
+    "WhereGELU",
     "WhereHardsigmoid",
     "WhereHardswish",
     "WhereHardtanh",
     "WhereLeakyReLU",
+    "WhereMish",
     "WherePReLU",
     "WhereReLU",
     "WhereReLU6",
+    "WhereSELU",
+    "WhereSiLU",
+    "WhereSigmoid",
+    "WhereSoftplus",
+    "WhereTanh",
     "accuracy",
     "load_digits_split",
     "main",
@@ -87,6 +100,12 @@ class WhereActivation:
     float32 and rounds once, which these layers do not (:class:`MLP` refuses
     float16). Like the tutorials' code, each pass allocates its temporaries
     and a new result; there is no in-place form.
+
+    The smooth family (:class:`WhereELU` to :class:`WhereTanh`) is the
+    textbook formulas in ``np.exp``, ``np.expm1``, ``np.log1p`` and
+    ``np.tanh``: a few ulp from the true values for the pre-activations of a
+    training, not the SPEC's bits or its limits at +-inf (``x * sigmoid(x)``
+    is NaN at -inf, for one).
 
     Examples
     --------
@@ -433,6 +452,336 @@ class WherePReLU(WhereActivation):
         return f"WherePReLU(num_parameters={self.weight.size})"
 
 
+# The smooth family: the textbook formulas in np.exp, np.expm1, np.log1p and
+# np.tanh, constants as scalars of x's dtype. Unlike the layers above they are
+# not the SPEC's bits (fastact is within 1-2 ulp of the true value, these a
+# few ulp more), so the trained weights agree with fastact's to a tolerance.
+
+
+def _sigmoid(x: Array, c: type[np.floating]) -> Array:
+    """``1 / (1 + exp(-x))``: accurate everywhere, and ``1 / inf`` is the right 0.
+
+    For ``x`` below about -88 (float32) or -709 (float64) ``exp(-x)``
+    overflows to inf, which is why the warning is silenced, not a bug.
+    """
+    with np.errstate(over="ignore"):
+        return c(1) / (c(1) + np.exp(-x))
+
+
+class WhereELU(WhereActivation):
+    """ELU in NumPy: ``x if x > 0 else alpha * expm1(x)``; ``g if x > 0 else g * alpha * exp(x)``.
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        ELU tends to ``-alpha`` at -inf.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereELU()
+    >>> layer(np.array([-2.0, 0.0, 3.0]))
+    array([-0.86466472,  0.        ,  3.        ])
+    >>> layer.backward(np.array([2.0, 2.0, 2.0]))
+    array([0.27067057, 2.        , 2.        ])
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = float(alpha)
+
+    def _forward(self, x, c):
+        # expm1 overflows on the large positive inputs the other branch takes
+        with np.errstate(over="ignore"):
+            return np.where(x > 0, x, c(self.alpha) * np.expm1(x))
+
+    def _backward(self, g, x, c, out):
+        with np.errstate(over="ignore"):
+            return np.where(x > 0, g, g * (c(self.alpha) * np.exp(x)))
+
+    def __repr__(self) -> str:
+        return f"WhereELU(alpha={self.alpha!r})"
+
+
+class WhereSELU(WhereActivation):
+    """SELU in NumPy: ``scale * elu(x, alpha)`` with PyTorch's ``scale`` and ``alpha``.
+
+    The backward pass is ``g * scale if x > 0 else g * scale * alpha * exp(x)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereSELU()
+    >>> layer(np.array([-2.0, 0.0, 3.0]))
+    array([-1.52016647,  0.        ,  3.15210296])
+    >>> layer.backward(np.array([2.0, 2.0, 2.0]))
+    array([0.47586574, 3.51619868, 2.10140197])
+    """
+
+    #: PyTorch's constants, as float64 (fastact's table uses the same)
+    scale = 1.0507009873554805
+    alpha = 1.6732632423543772
+
+    def _forward(self, x, c):
+        # scale * alpha as one constant: one rounding to the dtype, not two
+        with np.errstate(over="ignore"):
+            return np.where(x > 0, c(self.scale) * x, c(self.scale * self.alpha) * np.expm1(x))
+
+    def _backward(self, g, x, c, out):
+        with np.errstate(over="ignore"):
+            return g * np.where(x > 0, c(self.scale), c(self.scale * self.alpha) * np.exp(x))
+
+
+class WhereCELU(WhereActivation):
+    """CELU in NumPy: ``x if x > 0 else alpha * expm1(x / alpha)``.
+
+    The backward pass is ``g if x > 0 else g * exp(x / alpha)``.
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        CELU tends to ``-alpha`` at -inf; not 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereCELU(2.0)
+    >>> layer(np.array([-2.0, 0.0, 3.0]))
+    array([-1.26424112,  0.        ,  3.        ])
+    >>> layer.backward(np.array([2.0, 2.0, 2.0]))
+    array([0.73575888, 2.        , 2.        ])
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = float(alpha)
+
+    def _forward(self, x, c):
+        alpha = c(self.alpha)
+        with np.errstate(over="ignore"):
+            return np.where(x > 0, x, alpha * np.expm1(x / alpha))
+
+    def _backward(self, g, x, c, out):
+        with np.errstate(over="ignore"):
+            return np.where(x > 0, g, g * np.exp(x / c(self.alpha)))
+
+    def __repr__(self) -> str:
+        return f"WhereCELU(alpha={self.alpha!r})"
+
+
+class WhereGELU(WhereActivation):
+    """GELU in NumPy: ``x * Phi(x)``, or PyTorch's tanh approximation.
+
+    ``approximate="none"`` computes the normal distribution function as
+    ``Phi(x) = erfc(-x / sqrt(2)) / 2`` with :func:`scipy.special.erfc`
+    (scipy comes with scikit-learn; NumPy has no erf). It is the textbook
+    ``(1 + erf(x / sqrt(2))) / 2`` without the cancellation of ``1 + erf``
+    for negative ``x``. The backward pass is ``g * (Phi(x) + x * phi(x))``,
+    ``phi(x) = exp(-x**2 / 2) / sqrt(2 pi)``. ``approximate="tanh"`` is
+    ``0.5 * x * (1 + tanh(k * (x + 0.044715 * x**3)))``, ``k = sqrt(2 / pi)``,
+    and its derivative.
+
+    Parameters
+    ----------
+    approximate : {"none", "tanh"}, default "none"
+        The exact GELU or the tanh approximation.
+
+    Raises
+    ------
+    ValueError
+        If ``approximate`` is neither.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereGELU()
+    >>> layer(np.array([-2.0, 0.0, 3.0]))
+    array([-0.04550026,  0.        ,  2.99595031])
+    >>> layer.backward(np.array([2.0, 2.0, 2.0]))
+    array([-0.1704636 ,  1.        ,  2.02389129])
+    >>> WhereGELU("tanh")(np.array([-2.0, 0.0, 3.0]))
+    array([-0.04540231,  0.        ,  2.99636261])
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def _forward(self, x, c):
+        if self.approximate == "tanh":
+            return c(0.5) * x * (c(1) + np.tanh(self._tanh_arg(x, c)))
+        from scipy.special import erfc  # optional: installed with scikit-learn
+
+        return x * (c(0.5) * erfc(-x / c(math.sqrt(2.0))))
+
+    def _backward(self, g, x, c, out):
+        if self.approximate == "tanh":
+            t = np.tanh(self._tanh_arg(x, c))
+            sech2 = c(1) - t * t
+            # sech2 is exactly 0 for |x| >= 10 (either dtype): clipping there
+            # changes nothing but keeps x * x from overflowing into 0 * inf
+            xc = np.clip(x, c(-10), c(10))
+            inner = c(math.sqrt(2.0 / math.pi)) * (c(1) + c(3 * 0.044715) * (xc * xc))
+            return g * (c(0.5) * (c(1) + t) + c(0.5) * xc * sech2 * inner)
+        from scipy.special import erfc
+
+        # x * x overflows to inf for huge |x|: exp(-inf) is the right 0
+        with np.errstate(over="ignore"):
+            cdf = c(0.5) * erfc(-x / c(math.sqrt(2.0)))
+            pdf = c(1 / math.sqrt(2.0 * math.pi)) * np.exp(-(x * x) * c(0.5))
+            return g * (cdf + x * pdf)
+
+    @staticmethod
+    def _tanh_arg(x: Array, c: type[np.floating]) -> Array:
+        """``sqrt(2 / pi) * (x + 0.044715 * x**3)``, the argument of the tanh form."""
+        with np.errstate(over="ignore"):  # x**3 may overflow: tanh(+-inf) is +-1
+            return c(math.sqrt(2.0 / math.pi)) * (x + c(0.044715) * (x * x * x))
+
+    def __repr__(self) -> str:
+        return f"WhereGELU(approximate={self.approximate!r})"
+
+
+class WhereSiLU(WhereActivation):
+    """SiLU (swish) in NumPy: ``x * s``; ``g * s * (1 + x * (1 - s))``, ``s = sigmoid(x)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereSiLU()
+    >>> layer(np.array([-2.0, 0.0, 3.0]))
+    array([-0.23840584,  0.        ,  2.85772238])
+    >>> layer.backward(np.array([2.0, 2.0, 2.0]))
+    array([-0.1815685 ,  1.        ,  2.17620821])
+    """
+
+    def _forward(self, x, c):
+        return x * _sigmoid(x, c)
+
+    def _backward(self, g, x, c, out):
+        s = _sigmoid(x, c)
+        return g * (s * (c(1) + x * (c(1) - s)))
+
+
+class WhereMish(WhereActivation):
+    """Mish in NumPy: ``x * tanh(log1p(exp(x)))``.
+
+    The backward pass is ``g * (t + x * sigmoid(x) * (1 - t**2))`` with
+    ``t = tanh(log1p(exp(x)))``. Where ``exp(x)`` overflows, softplus is inf
+    and ``t`` is 1: the right limit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereMish()
+    >>> layer(np.array([-2.0, 0.0, 3.0]))
+    array([-0.25250148,  0.        ,  2.986535  ])
+    >>> layer.backward(np.array([2.0, 2.0, 2.0]))
+    array([-0.21671018,  1.2       ,  2.04221382])
+    """
+
+    @staticmethod
+    def _tanh_softplus(x: Array) -> Array:
+        """``tanh(softplus(x))``; softplus overflows to inf for large ``x``, tanh(inf) is 1."""
+        with np.errstate(over="ignore"):
+            return np.tanh(np.log1p(np.exp(x)))
+
+    def _forward(self, x, c):
+        return x * self._tanh_softplus(x)
+
+    def _backward(self, g, x, c, out):
+        t = self._tanh_softplus(x)
+        return g * (t + x * _sigmoid(x, c) * (c(1) - t * t))
+
+
+class WhereSoftplus(WhereActivation):
+    """Softplus in NumPy: ``x if beta * x > threshold else log1p(exp(beta * x)) / beta``.
+
+    The backward pass is ``g if beta * x > threshold else g * sigmoid(beta * x)``.
+
+    Parameters
+    ----------
+    beta : float, default 1.0
+        The sharpness; not 0.
+    threshold : float, default 20.0
+        Above it, ``beta * x`` gives ``x`` itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereSoftplus()
+    >>> layer(np.array([-2.0, 0.0, 30.0]))
+    array([ 0.12692801,  0.69314718, 30.        ])
+    >>> layer.backward(np.array([2.0, 2.0, 2.0]))
+    array([0.23840584, 1.        , 2.        ])
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta, self.threshold = float(beta), float(threshold)
+
+    def _forward(self, x, c):
+        bx = c(self.beta) * x
+        # exp overflows only where beta * x > threshold, whose branch is x
+        with np.errstate(over="ignore"):
+            return np.where(bx > c(self.threshold), x, np.log1p(np.exp(bx)) / c(self.beta))
+
+    def _backward(self, g, x, c, out):
+        bx = c(self.beta) * x
+        return np.where(bx > c(self.threshold), g, g * _sigmoid(bx, c))
+
+    def __repr__(self) -> str:
+        return f"WhereSoftplus(beta={self.beta!r}, threshold={self.threshold!r})"
+
+
+class WhereSigmoid(WhereActivation):
+    """The logistic sigmoid in NumPy: ``s = 1 / (1 + exp(-x))``; ``g * s * (1 - s)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereSigmoid()
+    >>> layer(np.array([-2.0, 0.0, 3.0]))
+    array([0.11920292, 0.5       , 0.95257413])
+    >>> layer.backward(np.array([2.0, 2.0, 2.0]))
+    array([0.20998717, 0.5       , 0.09035332])
+
+    float32 stays float32 (every constant is a scalar of x's dtype):
+
+    >>> layer(np.array([-2.0, 0.0, 3.0], dtype=np.float32)).dtype
+    dtype('float32')
+    """
+
+    def _forward(self, x, c):
+        return _sigmoid(x, c)
+
+    def _backward(self, g, x, c, out):
+        s = _sigmoid(x, c)
+        return g * (s * (c(1) - s))
+
+
+class WhereTanh(WhereActivation):
+    """tanh in NumPy: ``t = np.tanh(x)``; the backward pass ``g * (1 - t**2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layer = WhereTanh()
+    >>> layer(np.array([-2.0, 0.0, 3.0]))
+    array([-0.96402758,  0.        ,  0.99505475])
+    >>> layer.backward(np.array([2.0, 2.0, 2.0]))
+    array([0.14130165, 2.        , 0.01973207])
+    """
+
+    def _forward(self, x, c):
+        return np.tanh(x)
+
+    def _backward(self, g, x, c, out):
+        t = np.tanh(x)
+        return g * (c(1) - t * t)
+
+
 #: The plain-NumPy layer of each activation of ``fa.ACTIVATIONS``, by name.
 WHERE_LAYERS: dict[str, type[WhereActivation]] = {
     "relu": WhereReLU,
@@ -442,10 +791,19 @@ WHERE_LAYERS: dict[str, type[WhereActivation]] = {
     "hardsigmoid": WhereHardsigmoid,
     "hardswish": WhereHardswish,
     "prelu": WherePReLU,
+    "elu": WhereELU,
+    "selu": WhereSELU,
+    "celu": WhereCELU,
+    "gelu": WhereGELU,
+    "silu": WhereSiLU,
+    "mish": WhereMish,
+    "softplus": WhereSoftplus,
+    "sigmoid": WhereSigmoid,
+    "tanh": WhereTanh,
 }
 
 
-def _params(activation: str, alpha: float) -> tuple[float, ...]:
+def _params(activation: str, alpha: float) -> tuple[float | str, ...]:
     """The activation's parameters: each at its table default, but Leaky ReLU's slope."""
     return tuple(
         alpha if activation == "leaky_relu" and p.name == "alpha" else p.default
@@ -475,8 +833,8 @@ def make_activation(
     inplace : bool, default False
         Run the fastact forward and backward passes in place. Not available
         for ``"numpy"`` (``np.where`` always allocates), nor for a layer
-        whose output does not tell its derivative (hardsigmoid, hardswish)
-        or that has no in-place form (PReLU).
+        whose output does not tell its derivative (hardsigmoid, hardswish,
+        the smooth family) or that has no in-place form (PReLU).
     activation : str, default "leaky_relu"
         A name of ``fa.ACTIVATIONS``.
     channels : int, default 1
@@ -503,6 +861,8 @@ def make_activation(
     WhereHardtanh(min_val=-1.0, max_val=1.0)
     >>> make_activation("fastact", activation="prelu", channels=8)
     PReLU(num_parameters=8)
+    >>> make_activation("numpy", activation="softplus")
+    WhereSoftplus(beta=1.0, threshold=20.0)
     """
     if activations not in ("numpy", "fastact"):
         raise ValueError(f"activations must be 'numpy' or 'fastact', got {activations!r}")
@@ -634,9 +994,9 @@ class MLP:
         self.inplace = bool(inplace)
         rng = np.random.default_rng(seed)
         # He initialisation, with the negative slope for Leaky ReLU and PReLU
-        # (its initial 0.25), and ReLU's gain for the other piecewise-linear
-        # units; drawn in float64 and then cast, so that the NumPy and the
-        # fastact runs start from the same weights.
+        # (its initial 0.25), and ReLU's gain for every other activation (a
+        # fair start for the smooth ones too); drawn in float64 and then cast,
+        # so that the NumPy and the fastact runs start from the same weights.
         slope = {"leaky_relu": alpha, "prelu": 0.25}.get(activation, 0.0)
         gain = np.sqrt(2.0 / (1.0 + slope**2))
         self.weights = [
@@ -876,7 +1236,7 @@ def main(argv: Sequence[str] | None = None) -> float:
         "--activations",
         choices=["numpy", "fastact"],
         default="fastact",
-        help="plain-NumPy np.where layers or fastact's (default: fastact)",
+        help="the plain-NumPy layers or fastact's (default: fastact)",
     )
     parser.add_argument(
         "--inplace", action="store_true", help="fastact layers in place (not for numpy)"
