@@ -4,10 +4,11 @@ The kernels are those of the activation table (``fastact._table``), the
 implementations those of the registry ``fastact.bench.registry`` (the same
 entries ``tests/test_impls.py`` holds to the oracle): ``fastact`` (the
 default backend ``"auto"``), ``fastact serial`` (auto on one thread), each
-backend through ``backend=``, the seeds' ``np.where`` code, ``np.maximum``,
-PyTorch and numexpr where they have the kernel, plus a copy and an add of the
-same arrays as bandwidth references. Parameters are the table's defaults.
-An implementation that cannot run here is skipped with the reason.
+backend through ``backend=``, the seeds' ``np.where`` code, the smooth
+family's NumPy formulas, ``np.maximum``, PyTorch and numexpr where they have
+the kernel, plus a copy and an add of the same arrays as bandwidth
+references. Parameters are the table's defaults. An implementation that
+cannot run here is skipped with the reason.
 
 ``FASTACT_BENCH`` picks the sweep (see ``bench/README.md``):
 

@@ -14,7 +14,7 @@ import pytest
 import fastact
 from fastact import __main__ as cli
 from fastact.__main__ import main
-from fastact._table import KERNELS
+from fastact._table import ACTIVATIONS, KERNELS
 from fastact.bench import harness, registry, report
 
 TINY = [
@@ -26,7 +26,7 @@ TINY = [
 def test_report_folder(tmp_path, capsys) -> None:
     assert main([*TINY, "--output", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "leaky_relu, float32: median time per call" in printed
+    assert "leaky_relu, float32 (speed-up vs np.where): median time per call" in printed
     assert all(len(line) <= report.WIDTH for line in printed.splitlines())
     assert printed.rstrip().splitlines()[-1].startswith("Verdict: ")
     text = (tmp_path / "report.md").read_text()
@@ -127,6 +127,45 @@ def test_bars_compare_what_the_spec_says() -> None:
         "Verdict: 2 of 3 bars met; failed: fastact (new) at least 25x faster than np.where: "
         "leaky_relu float32 n=1e5."
     )
+
+
+def test_the_smooth_family_is_held_to_its_formula_and_to_pytorch() -> None:
+    """4x the NumPy formula from 1e5 to 1e7; no slower than PyTorch from 1e4, mode by mode."""
+    result = _result
+    checks = report.bars(
+        [
+            result("gelu", "fastact", 1000, "new", 1e-6),
+            result("gelu", "torch", 1000, "new", 1e-6),
+            result("gelu", "fastact", 10**4, "new", 1e-5),
+            result("gelu", "torch", 10**4, "new", 2e-5),
+            result("gelu", "fastact", 10**4, "out", 3e-5),
+            result("gelu", "torch", 10**4, "out", 2e-5),
+            result("gelu", "fastact", 10**5, "new", 1e-4),
+            result("gelu", "numpy formula", 10**5, "new", 5e-4),
+            result("gelu", "fastact", 10**7, "out", 1e-2),
+            result("gelu", "numpy formula", 10**7, "new", 3e-2),
+        ]
+    )
+    assert [(c.bar, c.size, c.ratio, c.ok) for c in checks] == [
+        ("fastact (new) at least 4x faster than numpy formula", 10**5, "5x", True),
+        ("fastact (out) at least 4x faster than numpy formula", 10**7, "3x", False),
+        ("fastact (new) no slower than torch (new) from 1e4", 10**4, "0.5x", True),
+        ("fastact (out) no slower than torch (out) from 1e4", 10**4, "1.5x", False),
+    ]
+    [(title, _, rows)] = report.tables(
+        [
+            result("gelu", "fastact", 10**5, "new", 1e-4),
+            result("gelu", "numpy formula", 10**5, "new", 5e-4),
+        ]
+    )
+    assert title == "gelu, float32 (speed-up vs numpy formula)"
+    assert rows[0] == ["fastact (new)", "100 µs (5x)"]
+
+
+def test_the_default_run_covers_every_activation_forward_and_backward() -> None:
+    elementwise = [a for a in ACTIVATIONS.values() if a.kind == "elementwise"]
+    forward_and_backward = {k for a in elementwise for k in (a.kernels[0], a.kernels[2])}
+    assert set(harness.default_kernels()) == forward_and_backward
 
 
 def test_auto_is_held_to_its_own_rows_on_every_dtype_and_cold_start_to_its_bars() -> None:

@@ -3,14 +3,20 @@
 fastact entries must match the SPEC bit for bit on data with NaN (payloads
 included), infinities, -0.0 and subnormals, at a size that takes the
 parallel kernels too, with every parameter set the oracle tests. Baselines
-(the seeds' code, np.maximum, PyTorch, numexpr) are checked on random normal
-data at the table's default parameters, where they agree with the SPEC's
-formulas up to rounding and the sign of zero. References must copy or add.
+(the seeds' code, the smooth family's NumPy formulas, np.maximum, PyTorch,
+numexpr) are checked on random normal data at the table's default parameters,
+where they agree with the SPEC's formulas up to rounding and the sign of zero
+(the NumPy formulas and PyTorch's smooth kernels also at every parameter set
+the oracle tests). References must copy or add.
 Each mode must write where it says: a new array, the ``out`` it allocated,
 or the first input.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import itertools
 
 import numpy as np
 import oracle
@@ -24,6 +30,10 @@ from fastact._table import ACTIVATIONS, KERNELS, activation_of
 from fastact.bench import registry
 
 SIZES = (1, 17, 1000)
+#: how far a baseline of the smooth family may be from the true value, in units
+#: of the dtype's eps times the size of its terms (see ``_assert_smooth_close``);
+#: the NumPy formulas and PyTorch came within 2 on a 20,000-element sample
+SMOOTH_TOLERANCE = 4
 #: large enough that auto runs a team of two threads (where there are two CPUs)
 BIG = 2 * _config.MIN_PER_THREAD + 7
 
@@ -129,6 +139,9 @@ def _check_baseline(impl: registry.Impl, dt: np.dtype, mode: str, n: int) -> Non
     _check_mode(result, inputs, before, mode)
     got = np.asarray(result)
     assert got.shape == want.shape, f"{impl.key}: shape {got.shape}, expected {want.shape}"
+    if activation_of(impl.function).family == "smooth":
+        _assert_smooth_close(impl, got, want, x, g)
+        return
     # The seeds' derivatives are int64/float64 arrays: compare values, to x's
     # precision. float16 code that rounds alpha to float16 first (the seed's
     # leak * x) is off by a unit of the smallest subnormal near zero, and
@@ -138,6 +151,29 @@ def _check_baseline(impl: registry.Impl, dt: np.dtype, mode: str, n: int) -> Non
     atol = 2 * float(info.smallest_subnormal)
     np.testing.assert_allclose(
         got.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol
+    )
+
+
+def _assert_smooth_close(
+    impl: registry.Impl, got: np.ndarray, want: np.ndarray, x: np.ndarray, g: np.ndarray | None
+) -> None:
+    """``got`` is ``want`` (the true value, rounded) up to the rounding of a formula.
+
+    A formula that rounds each operation is off by a few units of eps of
+    each term: of the result, and where terms cancel (``1 - t**2`` as
+    ``tanh`` tends to 1, ``1 + erf`` in the tail) of ``|grad| * (1 + |x|)``.
+    A wrong constant or term is off by far more. The dtype must be x's: a
+    float64 constant would promote a float32 formula and run at another speed.
+    """
+    dt = x.dtype
+    assert got.dtype == dt, f"{impl.key}: {got.dtype} result for {dt} inputs"
+    x64, g64 = x.astype(np.float64), np.abs(1.0 if g is None else g.astype(np.float64))
+    scale = np.abs(want.astype(np.float64)) + g64 * (1 + np.abs(x64))
+    error = np.abs(got.astype(np.float64) - want.astype(np.float64)) / (scale * np.finfo(dt).eps)
+    worst = int(np.argmax(error))
+    assert error[worst] <= SMOOTH_TOLERANCE, (
+        f"{impl.key} {dt}: at x={x.flat[worst]!r} got {got.flat[worst]!r}, expected "
+        f"{want.flat[worst]!r} ({error[worst]:.3g} eps of its terms)"
     )
 
 
@@ -157,6 +193,8 @@ def test_registry_covers_the_table() -> None:
         names = [impl.name for impl in registry.registry(function)]
         assert names[: len(registry.FASTACT)] == list(registry.FASTACT)
         assert ("np.where" in names) == (activation_of(function).name in registry.SEEDS)
+        smooth = activation_of(function).family == "smooth"
+        assert (registry.NUMPY_FORMULA in names) == smooth, function
         assert set(names) <= set(registry.names())
     for function in registry.REFERENCES:
         assert any(i.name != "numpy" for i in registry.registry(function, kind="reference"))
@@ -174,6 +212,132 @@ def test_torch_rows_follow_pytorch_by_name() -> None:
         has = hasattr(torch.nn.functional, act.name)
         assert bool(registry.registry(forward, "torch")) == has, forward
         assert not registry.registry(grad, "torch"), grad
+
+
+def _smooth_baselines() -> list:
+    return [
+        pytest.param(impl, id=impl.key)
+        for impl in registry.registry(kind="baseline")
+        if activation_of(impl.function).family == "smooth"
+        and impl.name in (registry.NUMPY_FORMULA, "torch")
+    ]
+
+
+@pytest.mark.parametrize("impl", _smooth_baselines())
+def test_smooth_baselines_at_every_parameter_set(impl: registry.Impl) -> None:
+    """The NumPy formulas and PyTorch compute the SPEC's functions, gelu's tanh form included."""
+    _skip_unless_runs(impl)
+    for dtype in registry.DTYPES:
+        dt = np.dtype(dtype)
+        x = _normal(dt, 1000, seed=1)
+        g = _normal(dt, 1000, seed=2) if registry.arity(impl.function) == 2 else None
+        for params in _param_sets(impl.function):
+            want, _ = _expected(impl.function, x, g, params)
+            inputs = (x,) if g is None else (g, x)
+            got = np.asarray(impl.prepare(inputs, params, "new")())
+            _assert_smooth_close(impl, got, want, x, g)
+
+
+def _wrong(formula: registry.Formula, **change) -> registry.Formula:
+    return dataclasses.replace(formula, **change)
+
+
+@pytest.mark.parametrize(
+    ("function", "formula"),
+    [
+        # PyTorch's selu constants to 5 digits
+        (
+            "selu_backward",
+            _wrong(
+                registry.FORMULAS["selu"],
+                derivative=lambda x: 1.0507 * np.where(x > 0, 1, 1.67326 * np.exp(x)),
+            ),
+        ),
+        # tanh' written as 1 - tanh
+        ("tanh_grad", _wrong(registry.FORMULAS["tanh"], derivative=lambda x: 1 - np.tanh(x))),
+        # silu's derivative without its x term
+        ("silu_grad", _wrong(registry.FORMULAS["silu"], derivative=lambda x: 1 / (1 + np.exp(-x)))),
+        # softplus' derivative with the sign of the exponent flipped
+        (
+            "softplus_backward",
+            _wrong(
+                registry.FORMULAS["softplus"],
+                derivative=lambda x, b, t: np.where(b * x > t, 1, 1 / (1 + np.exp(b * x))),
+            ),
+        ),
+        # a float64 constant: right values, promoted dtype
+        (
+            "sigmoid",
+            _wrong(
+                registry.FORMULAS["sigmoid"], forward=lambda x: 1 / (1 + np.exp(-x * np.float64(1)))
+            ),
+        ),
+    ],
+    ids=["selu-constants", "tanh_grad", "silu_grad", "softplus_backward", "float64-promotion"],
+)
+def test_a_wrong_formula_fails_the_check(function: str, formula: registry.Formula) -> None:
+    right = registry.get(function, registry.NUMPY_FORMULA)
+    _check_baseline(right, np.dtype(np.float32), "new", 1000)
+    factory = registry._formula_factory(function, formula.forward, formula.derivative)
+    wrong = dataclasses.replace(right, factory=factory)
+    with pytest.raises(AssertionError):
+        _check_baseline(wrong, np.dtype(np.float32), "new", 1000)
+
+
+def test_torch_backward_rows_are_what_autograd_runs() -> None:
+    """Each backward row calls the fused ATen op autograd runs, with autograd's arguments.
+
+    The op is the one the profiler sees autograd call, and the row's result
+    has the bits of ``torch.autograd.grad`` (sigmoid and tanh: from the
+    forward's output, as autograd saves it).
+    """
+    torch = pytest.importorskip("torch")
+    for act in ACTIVATIONS.values():
+        backward = act.kernels[2]
+        if backward not in KERNELS or not registry.registry(backward, "torch"):
+            continue
+        impl = registry.get(backward, "torch")
+        op = impl.description.split("(")[0]
+        assert op.startswith("aten.") and op.endswith("_backward"), impl.description
+        for params, dtype in itertools.product(_param_sets(backward), ("float32", "float64")):
+            numbers = [v for p, v in zip(act.params, params, strict=True) if not p.choices]
+            choices = {p.name: v for p, v in zip(act.params, params, strict=True) if p.choices}
+            x = _normal(np.dtype(dtype), 1000, seed=3) * 3
+            g = _normal(np.dtype(dtype), 1000, seed=4)
+            x_req = torch.from_numpy(x).requires_grad_()
+            y = getattr(torch.nn.functional, act.name)(x_req, *numbers, **choices)
+            with torch.profiler.profile() as profile:
+                (want,) = torch.autograd.grad(y, x_req, torch.from_numpy(g))
+            ran = {event.name for event in profile.events()}
+            assert op.replace("aten.", "aten::") in ran, (impl.key, sorted(ran))
+            for mode in impl.modes:
+                got = impl.prepare((g, x), params, mode)()
+                assert torch.equal(got, want), (impl.key, params, dtype, mode)
+
+
+def test_the_exact_gelu_formula_needs_scipy(monkeypatch) -> None:
+    """scipy is no dependency of fastact: without it the gelu rows are skipped, saying why."""
+    requires = registry.FORMULAS["gelu"].requires
+    for kernel in ACTIVATIONS["gelu"].kernels:
+        assert registry.get(kernel, registry.NUMPY_FORMULA).requires is requires
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "scipy" else find_spec(name, *a),
+    )
+    assert requires.__wrapped__() == "scipy is not installed"  # the uncached check
+
+
+def test_torch_rows_run_on_fastacts_thread_count() -> None:
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    try:
+        with registry.serial_threads():
+            registry.get("gelu", "torch").prepare((np.zeros(3, np.float32),))
+            assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_serial_row_runs_on_one_thread_and_restores_the_setting() -> None:

@@ -14,12 +14,14 @@ rows, and whatever baselines exist for it. Three kinds:
     (``backend="cython"``, ``"numba"``, ``"numpy"``).
 ``baseline``
     What people use today: the seeds' ``np.where`` code as written (for the
-    activations a seed covers), ``np.maximum``, PyTorch (the
-    ``torch.nn.functional`` function of the activation's name, and for the
-    backward pass the op PyTorch's autograd runs) and numexpr. They are
-    checked on random normal data only, where they agree with the SPEC's
-    formulas up to rounding (the seeds' derivatives come back as
-    int64/float64 arrays).
+    activations a seed covers), the NumPy formula of each smooth activation
+    (``numpy formula``: ``np.exp``, ``np.expm1``, ``np.log1p``, ``np.tanh``
+    and ``scipy.special.erf``, see :data:`FORMULAS`), ``np.maximum``, PyTorch
+    (the ``torch.nn.functional`` function of the activation's name, and for
+    the backward pass the fused ATen op PyTorch's autograd runs, with the
+    arguments it passes) and numexpr. They are checked on random normal data
+    only, where they agree with the SPEC's formulas up to rounding (the
+    seeds' derivatives come back as int64/float64 arrays).
 ``reference``
     Not activations but the memory-bandwidth ceilings the activations are
     measured against: a copy (one read, one write, like the unary functions)
@@ -47,6 +49,7 @@ import contextlib
 import functools
 import importlib
 import importlib.util
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from fastact import _backends, _config
+from fastact._backends.numpy import SELU_ALPHA, SELU_SCALE
 from fastact._table import ACTIVATIONS, KERNELS, activation_of, is_backward
 
 #: every kernel of the activation table, in its order
@@ -68,8 +72,10 @@ DTYPES: tuple[str, ...] = ("float16", "float32", "float64")
 KINDS: tuple[str, ...] = ("fastact", "baseline", "reference")
 #: the fastact rows of every kernel: auto, auto on one thread, each backend
 FASTACT: tuple[str, ...] = ("fastact", "fastact serial", *_backends.BACKENDS)
+#: the name of the rows of the smooth family's NumPy formulas (:data:`FORMULAS`)
+NUMPY_FORMULA = "numpy formula"
 #: the baseline rows a kernel may have
-BASELINES: tuple[str, ...] = ("np.where", "np.maximum", "torch", "numexpr")
+BASELINES: tuple[str, ...] = ("np.where", NUMPY_FORMULA, "np.maximum", "torch", "numexpr")
 
 #: an activation's parameters in table order: numbers, and the strings of choice parameters
 Params = tuple[float | str, ...]
@@ -500,10 +506,11 @@ SEED_CALLS = (
 )
 
 
-def _where_factory(function: str) -> Factory:
-    act = activation_of(function)
-    forward, derivative = SEEDS[act.name]
-    role = act.kernels.index(function)
+def _formula_factory(
+    function: str, forward: Callable[..., np.ndarray], derivative: Callable[..., np.ndarray]
+) -> Factory:
+    """The rows of code people write: ``forward``, ``derivative``, and grad times the derivative."""
+    role = activation_of(function).kernels.index(function)
 
     def factory(
         arrays: tuple[np.ndarray, ...],
@@ -568,11 +575,214 @@ _torch_requirement = _module_requirement("torch", "PyTorch")
 _numexpr_requirement = _module_requirement("numexpr", "numexpr")
 _numba_requirement = _module_requirement("numba", "Numba")
 
-#: backward ops PyTorch's autograd runs under another name than ``<f>_backward``,
-#: with the constants it passes them
-_TORCH_BACKWARD_OPS: dict[str, tuple[str, tuple[float, ...]]] = {
-    "relu": ("threshold_backward", (0.0,)),
-    "relu6": ("hardtanh_backward", (0.0, 6.0)),
+
+# The NumPy formulas of the smooth family, as a user writes them: np.exp, np.expm1,
+# np.log1p, np.tanh and scipy.special.erf, one temporary per operation. Constants
+# are Python floats, which NumPy 2 rounds to the array's dtype: float32 stays float32.
+
+
+@functools.cache
+def _scipy_erf() -> Callable[..., np.ndarray]:
+    # imported on first use: scipy is not a dependency of fastact
+    from scipy.special import erf
+
+    return erf
+
+
+def _erf(z: np.ndarray) -> np.ndarray:
+    # scipy.special.erf has no float16 loop: it answers float16 in float32
+    return _scipy_erf()(z).astype(z.dtype, copy=False)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def _elu(x: np.ndarray, alpha: float) -> np.ndarray:
+    return np.where(x > 0, x, alpha * np.expm1(x))
+
+
+def _elu_grad(x: np.ndarray, alpha: float) -> np.ndarray:
+    return np.where(x > 0, 1, alpha * np.exp(x))
+
+
+def _selu(x: np.ndarray) -> np.ndarray:
+    return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x))
+
+
+def _selu_grad(x: np.ndarray) -> np.ndarray:
+    return SELU_SCALE * np.where(x > 0, 1, SELU_ALPHA * np.exp(x))
+
+
+def _celu(x: np.ndarray, alpha: float) -> np.ndarray:
+    return np.where(x > 0, x, alpha * np.expm1(x / alpha))
+
+
+def _celu_grad(x: np.ndarray, alpha: float) -> np.ndarray:
+    return np.where(x > 0, 1, np.exp(x / alpha))
+
+
+def _gelu(x: np.ndarray, approximate: str) -> np.ndarray:
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
+
+
+def _gelu_grad(x: np.ndarray, approximate: str) -> np.ndarray:
+    if approximate == "tanh":
+        t = np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))
+        dt = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x**2) * (1 - t**2)
+        return 0.5 * (1 + t) + 0.5 * x * dt
+    return 0.5 * (1 + _erf(x / math.sqrt(2))) + x * np.exp(-0.5 * x**2) / math.sqrt(2 * math.pi)
+
+
+def _silu(x: np.ndarray) -> np.ndarray:
+    return x * _sigmoid(x)
+
+
+def _silu_grad(x: np.ndarray) -> np.ndarray:
+    s = _sigmoid(x)
+    return s * (1 + x * (1 - s))
+
+
+def _mish(x: np.ndarray) -> np.ndarray:
+    return x * np.tanh(np.log1p(np.exp(x)))
+
+
+def _mish_grad(x: np.ndarray) -> np.ndarray:
+    t = np.tanh(np.log1p(np.exp(x)))
+    return t + x * _sigmoid(x) * (1 - t**2)
+
+
+def _softplus(x: np.ndarray, beta: float, threshold: float) -> np.ndarray:
+    return np.where(beta * x > threshold, x, np.log1p(np.exp(beta * x)) / beta)
+
+
+def _softplus_grad(x: np.ndarray, beta: float, threshold: float) -> np.ndarray:
+    return np.where(beta * x > threshold, 1, _sigmoid(beta * x))
+
+
+def _sigmoid_grad(x: np.ndarray) -> np.ndarray:
+    s = _sigmoid(x)
+    return s * (1 - s)
+
+
+def _tanh_grad(x: np.ndarray) -> np.ndarray:
+    return 1 - np.tanh(x) ** 2
+
+
+@dataclass(frozen=True)
+class Formula:
+    """The NumPy formula of one activation: its forward pass and derivative, and their text.
+
+    The backward pass is ``grad * derivative(x, ...)``, as the tutorials build it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastact.bench import registry
+    >>> formula = registry.FORMULAS["sigmoid"]
+    >>> formula.derivative(np.array([0.0], dtype=np.float32))
+    array([0.25], dtype=float32)
+    >>> formula.texts()[2]
+    'grad * (s * (1 - s)), s = 1 / (1 + np.exp(-x))'
+    """
+
+    forward: Callable[..., np.ndarray]
+    derivative: Callable[..., np.ndarray]
+    forward_text: str
+    #: the derivative as an expression, and the definitions it uses (``", s = ..."``)
+    derivative_text: str
+    where: str = ""
+    #: what all three texts add
+    note: str = ""
+    requires: Callable[[], str | None] = _no_requirement
+
+    def texts(self) -> tuple[str, str, str]:
+        """What the forward, derivative and backward rows compute."""
+        return (
+            self.forward_text + self.note,
+            self.derivative_text + self.where + self.note,
+            f"grad * ({self.derivative_text}){self.where}{self.note}",
+        )
+
+
+_S = ", s = 1 / (1 + np.exp(-x))"
+
+#: the NumPy formulas of the smooth family, by activation, called with its parameters
+FORMULAS: dict[str, Formula] = {
+    "elu": Formula(
+        _elu, _elu_grad, "np.where(x > 0, x, alpha * np.expm1(x))",
+        "np.where(x > 0, 1, alpha * np.exp(x))",
+    ),
+    "selu": Formula(
+        _selu, _selu_grad, "scale * np.where(x > 0, x, alpha * np.expm1(x))",
+        "scale * np.where(x > 0, 1, alpha * np.exp(x))", note=" (PyTorch's scale and alpha)",
+    ),
+    "celu": Formula(
+        _celu, _celu_grad, "np.where(x > 0, x, alpha * np.expm1(x / alpha))",
+        "np.where(x > 0, 1, np.exp(x / alpha))",
+    ),
+    "gelu": Formula(
+        _gelu, _gelu_grad, "0.5 * x * (1 + erf(x / sqrt(2)))",
+        "0.5 * (1 + erf(x / sqrt(2))) + x * np.exp(-0.5 * x**2) / sqrt(2 * pi)",
+        note=" (scipy.special.erf; approximate='tanh': PyTorch's tanh form and its "
+        "derivative, with np.tanh)",
+        requires=_module_requirement("scipy", "scipy"),
+    ),
+    "silu": Formula(_silu, _silu_grad, "x * (1 / (1 + np.exp(-x)))", "s * (1 + x * (1 - s))", _S),
+    "mish": Formula(
+        _mish, _mish_grad, "x * np.tanh(np.log1p(np.exp(x)))", "t + x * s * (1 - t**2)",
+        ", t = np.tanh(np.log1p(np.exp(x)))" + _S,
+    ),
+    "softplus": Formula(
+        _softplus, _softplus_grad,
+        "np.where(beta * x > threshold, x, np.log1p(np.exp(beta * x)) / beta)",
+        "np.where(beta * x > threshold, 1, 1 / (1 + np.exp(-beta * x)))",
+    ),
+    "sigmoid": Formula(_sigmoid, _sigmoid_grad, "1 / (1 + np.exp(-x))", "s * (1 - s)", _S),
+    "tanh": Formula(np.tanh, _tanh_grad, "np.tanh(x)", "1 - np.tanh(x)**2"),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _TorchBackward:
+    """A fused backward op of ATen, and the arguments PyTorch's autograd passes it."""
+
+    #: the op of ``torch.ops.aten``
+    op: str
+    #: its arguments after ``grad_out``, from the tensor autograd saved and the
+    #: activation's numeric parameters (a choice parameter goes by keyword)
+    args: Callable[..., tuple[Any, ...]]
+    #: the same arguments, as the report shows them
+    text: str
+    #: autograd saves the forward's output ``y = torch.<f>(x)``, not ``x``
+    saves_output: bool = False
+
+
+#: the backward ops PyTorch's autograd runs where ``aten.<f>_backward(grad_out, x,
+#: *params)`` is not the call: another op, other arguments, or the forward's output
+_TORCH_BACKWARD_OPS: dict[str, _TorchBackward] = {
+    "relu": _TorchBackward("threshold_backward", lambda x: (x, 0.0), "x, 0.0"),
+    "relu6": _TorchBackward("hardtanh_backward", lambda x: (x, 0.0, 6.0), "x, 0.0, 6.0"),
+    # elu_backward(grad_output, alpha, scale, input_scale, is_result, self_or_result):
+    # ATen's selu is elu with a scale, its celu elu with an input scale
+    "elu": _TorchBackward(
+        "elu_backward", lambda x, alpha: (alpha, 1.0, 1.0, False, x), "alpha, 1.0, 1.0, False, x"
+    ),
+    "selu": _TorchBackward(
+        "elu_backward",
+        lambda x: (SELU_ALPHA, SELU_SCALE, 1.0, False, x),
+        f"{SELU_ALPHA!r}, {SELU_SCALE!r}, 1.0, False, x",
+    ),
+    # autograd's input scale for celu is 1 / alpha with alpha rounded to float32 first
+    "celu": _TorchBackward(
+        "elu_backward",
+        lambda x, alpha: (alpha, 1.0, 1.0 / float(np.float32(alpha)), False, x),
+        "alpha, 1.0, 1.0 / float32(alpha), False, x",
+    ),
+    "sigmoid": _TorchBackward("sigmoid_backward", lambda y: (y,), "y", saves_output=True),
+    "tanh": _TorchBackward("tanh_backward", lambda y: (y,), "y", saves_output=True),
 }
 
 
@@ -594,8 +804,24 @@ def _probe(call: Callable[[], Any]) -> bool:
     return True
 
 
-def _param_names(activation: str) -> list[str]:
-    return [p.name for p in ACTIVATIONS[activation].params]
+def _torch_arguments(activation: str, values: Params) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The parameters as PyTorch takes them: numbers by position, choices by keyword.
+
+    A choice parameter (gelu's ``approximate``) is keyword-only in PyTorch, under
+    the table's name for it.
+    """
+    params = ACTIVATIONS[activation].params
+    numbers = tuple(v for p, v in zip(params, values, strict=True) if not p.choices)
+    choices = {p.name: v for p, v in zip(params, values, strict=True) if p.choices}
+    return numbers, choices
+
+
+def _arguments_text(activation: str) -> str:
+    """The parameters of a PyTorch call as the report shows them: ``", alpha"``."""
+    return "".join(
+        f", {p.name}={p.name}" if p.choices else f", {p.name}"
+        for p in ACTIVATIONS[activation].params
+    )
 
 
 def _torch_forward(name: str, params: Params) -> _TorchSpec | None:
@@ -606,23 +832,25 @@ def _torch_forward(name: str, params: Params) -> _TorchSpec | None:
         return None
     aten = getattr(torch.ops.aten, name, None)
     t = torch.linspace(-2, 2, 5)
-    if not _probe(lambda: f(t, *params)):
+    numbers, choices = _torch_arguments(name, params)
+    if not _probe(lambda: f(t, *numbers, **choices)):
         return None
     modes = ["new"]
     if aten is not None and "out" in aten.overloads():
-        if _probe(lambda: aten.out(t, *params, out=torch.empty_like(t))):
+        if _probe(lambda: aten.out(t, *numbers, **choices, out=torch.empty_like(t))):
             modes.append("out")
-    if _probe(lambda: f(t.clone(), *params, inplace=True)):
+    if _probe(lambda: f(t.clone(), *numbers, **choices, inplace=True)):
         modes.append("inplace")
 
     def make(ts: tuple[Any, ...], values: Params, mode: str, o: Any) -> Prepared:
+        numbers, choices = _torch_arguments(name, values)
         if mode == "out":
-            return functools.partial(aten.out, *ts, *values, out=o)
+            return functools.partial(aten.out, *ts, *numbers, **choices, out=o)
         if mode == "inplace":
-            return functools.partial(f, *ts, *values, inplace=True)
-        return functools.partial(f, *ts, *values)
+            return functools.partial(f, *ts, *numbers, **choices, inplace=True)
+        return functools.partial(f, *ts, *numbers, **choices)
 
-    args = "".join(f", {p}" for p in _param_names(name))
+    args = _arguments_text(name)
     calls = [f"F.{name}(x{args})"]
     if "inplace" in modes:
         calls.append(f"F.{name}(x{args}, inplace=True)")
@@ -631,21 +859,42 @@ def _torch_forward(name: str, params: Params) -> _TorchSpec | None:
     return _TorchSpec(tuple(modes), ", ".join(calls), make)
 
 
+def _generic_backward(name: str, params: Params) -> _TorchBackward | None:
+    """``aten.<f>_backward(grad_out, x, *params, *flags)``, if ATen has it so.
+
+    The flags are trailing booleans such as ``self_is_result``: False, as
+    autograd passes them for an out-of-place forward pass.
+    """
+    import torch
+
+    op = getattr(torch.ops.aten, f"{name}_backward", None)
+    if op is None:
+        return None
+    schema = op.default._schema.arguments
+    given = 2 + len(params)
+    flags = tuple(False for a in schema[given:] if str(a.type) == "bool")
+    if len(schema) != given + len(flags):
+        return None
+    numbers = [p.name for p in ACTIVATIONS[name].params if not p.choices]
+    return _TorchBackward(
+        f"{name}_backward",
+        lambda x, *values: (x, *values, *flags),
+        ", ".join(["x", *numbers, *map(repr, flags)]),
+    )
+
+
 def _torch_backward(name: str, params: Params) -> _TorchSpec | None:
     import torch
 
     aten = torch.ops.aten
     t, g = torch.linspace(-2, 2, 5), torch.ones(5)
-    op_name, constants = _TORCH_BACKWARD_OPS.get(name, (f"{name}_backward", ()))
-    op = getattr(aten, op_name, None)
-    if op is not None:
-        schema = op.default._schema.arguments
-        given = 2 + len(constants) + len(params)
-        # (grad_output, self, the parameters, then flags such as self_is_result)
-        flags = tuple(False for a in schema[given:] if str(a.type) == "bool")
-        if len(schema) == given + len(flags) and _probe(
-            lambda: op.default(g, t, *constants, *params, *flags)
-        ):
+    numbers, choices = _torch_arguments(name, params)
+    spec = _TORCH_BACKWARD_OPS.get(name) or _generic_backward(name, params)
+    op = getattr(aten, spec.op, None) if spec is not None else None
+    if spec is not None and op is not None:
+        forward = getattr(torch, name) if spec.saves_output else None
+        saved = forward(t) if forward else t
+        if _probe(lambda: op.default(g, *spec.args(saved, *numbers), **choices)):
             outs = [
                 (ov, [a.name for a in getattr(op, ov)._schema.arguments if a.is_out])
                 for ov in op.overloads()
@@ -656,34 +905,44 @@ def _torch_backward(name: str, params: Params) -> _TorchSpec | None:
             )
 
             def make(ts: tuple[Any, ...], values: Params, mode: str, o: Any) -> Prepared:
-                args = (*ts, *constants, *values, *flags)
+                g_t, x_t = ts
+                numbers, choices = _torch_arguments(name, values)
+                # what autograd saved, computed here: the timed call is the backward op alone
+                args = (g_t, *spec.args(forward(x_t) if forward else x_t, *numbers))
                 if o is None:
-                    return functools.partial(op.default, *args)
+                    return functools.partial(op.default, *args, **choices)
                 overload, keyword = out_call
-                return functools.partial(overload, *args, **{keyword: o})
+                return functools.partial(overload, *args, **choices, **{keyword: o})
 
-            args = [*map(repr, constants), *_param_names(name), *map(repr, flags)]
+            text = spec.text + "".join(f", {c}={c}" for c in choices)
             return _TorchSpec(
                 ("new", "out") if out_call else ("new",),
-                f"aten.{op_name}(grad_out, x, {', '.join(args)})".replace(", )", ")")
+                f"aten.{spec.op}(grad_out, {text})"
+                + (
+                    f" with y = torch.{name}(x) computed once, outside the timed call "
+                    "(autograd saves the output)"
+                    if forward
+                    else ""
+                )
                 + (" (its out= variant for out=)" if out_call else ""),
                 make,
             )
     f = getattr(torch.nn.functional, name, None)
-    if f is None or not _probe(lambda: f(t, *params)):
+    if f is None or not _probe(lambda: f(t, *numbers, **choices)):
         return None
 
     def make_autograd(ts: tuple[Any, ...], values: Params, mode: str, o: Any) -> Prepared:
         # the forward graph is built once; each call runs its backward node only
         g_t, x_t = ts
+        numbers, choices = _torch_arguments(name, values)
         x_req = x_t.detach().requires_grad_()
-        y = f(x_req, *values)
+        y = f(x_req, *numbers, **choices)
         return lambda: torch.autograd.grad(y, x_req, g_t, retain_graph=True)[0]
 
-    args = "".join(f", {p}" for p in _param_names(name))
     return _TorchSpec(
         ("new",),
-        f"torch.autograd.grad(F.{name}(x{args}), x, grad_out) (the forward graph built once)",
+        f"torch.autograd.grad(F.{name}(x{_arguments_text(name)}), x, grad_out) "
+        "(the forward graph built once)",
         make_autograd,
     )
 
@@ -710,6 +969,8 @@ def _torch_factory(function: str) -> Factory:
     ) -> Prepared:
         import torch
 
+        # the SPEC compares at the same thread count; PyTorch's own default may differ
+        torch.set_num_threads(_config.get_num_threads())
         ts = tuple(torch.from_numpy(a) for a in arrays)  # views: no copies
         o = None if target is None or mode == "inplace" else torch.from_numpy(target)
         if function == "copy":
@@ -867,9 +1128,22 @@ def _baselines(function: str) -> list[Impl]:
                 function,
                 "np.where",
                 "baseline",
-                _where_factory(function),
+                _formula_factory(function, *SEEDS[act.name]),
                 modes=("new",),
                 description=SEED_CALLS[act.kernels.index(function)],
+            )
+        )
+    if act.name in FORMULAS:
+        formula = FORMULAS[act.name]
+        impls.append(
+            Impl(
+                function,
+                NUMPY_FORMULA,
+                "baseline",
+                _formula_factory(function, formula.forward, formula.derivative),
+                modes=("new",),
+                requires=formula.requires,
+                description=formula.texts()[act.kernels.index(function)],
             )
         )
     if function in MAXIMUM:
