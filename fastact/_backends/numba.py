@@ -420,11 +420,9 @@ class _Kernel:
             ro = types.Array(elem, 1, "C", readonly=True)
             p = types.UniTuple(ct, 2)
             serial, parallel, each = _loops(self.kernel, half)
-            for g in (ro, arr):
-                serial.compile((g, ro, arr, p))
-            self.parallel = _compiled_parallel(
-                parallel, [(g, ro, arr, p, types.intp) for g in (ro, arr)]
-            )
+            # inputs are passed read-only (``run``): one signature each to compile
+            serial.compile((ro, ro, arr, p))
+            self.parallel = _compiled_parallel(parallel, [(ro, ro, arr, p, types.intp)])
             self.each = each  # compiled on the first call that needs it
             self.serial = serial
 
@@ -469,6 +467,13 @@ def warmup() -> None:
             _KERNELS[(name, ch)].compile()
 
 
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only view: the loops are compiled for read-only inputs only."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def run(
     kernel: str,
     inputs: tuple[np.ndarray, ...],
@@ -502,7 +507,7 @@ def run(
         copied = True
     if out.dtype == np.float16:
         flat = [a.view(np.uint16) for a in flat]
-    g, x, target = flat[0], flat[-2], flat[-1]
+    g, x, target = _readonly(flat[0]), _readonly(flat[-2]), flat[-1]
     if varying:
         k.each(g, x, target, *p)  # type: ignore[misc]
     elif nthreads > 1 and k.parallel is not None:
