@@ -33,7 +33,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload, register_jitable
 
-from fastact._table import KERNELS, is_backward
+from fastact._table import KERNELS, activation_of, is_backward
 
 from . import _numba_half
 from . import numpy as _npb
@@ -214,139 +214,26 @@ def _nan_x(x, r):
     return x if x != x else r
 
 
-@_jit
-def elu(x, p):
-    return _nan_x(x, like(x, _npb.elu_f64(_d(x), _d(p[0]))))
+def _smooth_element(kernel: str) -> Any:
+    """The element function of a smooth kernel: its float64 function, rounded once."""
+    f64 = getattr(_npb, f"{kernel}_f64")
+    nparams = len(activation_of(kernel).params)
+    if is_backward(kernel):
+        if nparams == 0:
+            return _jit(lambda g, x, p: _nan_x(x, like(g, f64(_d(g), _d(x)))))
+        if nparams == 1:
+            return _jit(lambda g, x, p: _nan_x(x, like(g, f64(_d(g), _d(x), _d(p[0])))))
+        return _jit(lambda g, x, p: _nan_x(x, like(g, f64(_d(g), _d(x), _d(p[0]), _d(p[1])))))
+    if nparams == 0:
+        return _jit(lambda x, p: _nan_x(x, like(x, f64(_d(x)))))
+    if nparams == 1:
+        return _jit(lambda x, p: _nan_x(x, like(x, f64(_d(x), _d(p[0])))))
+    return _jit(lambda x, p: _nan_x(x, like(x, f64(_d(x), _d(p[0]), _d(p[1])))))
 
 
-@_jit
-def elu_grad(x, p):
-    return _nan_x(x, like(x, _npb.elu_grad_f64(_d(x), _d(p[0]))))
-
-
-@_jit
-def elu_backward(g, x, p):
-    return _nan_x(x, like(g, _npb.elu_backward_f64(_d(g), _d(x), _d(p[0]))))
-
-
-@_jit
-def selu(x, p):
-    return _nan_x(x, like(x, _npb.selu_f64(_d(x))))
-
-
-@_jit
-def selu_grad(x, p):
-    return _nan_x(x, like(x, _npb.selu_grad_f64(_d(x))))
-
-
-@_jit
-def selu_backward(g, x, p):
-    return _nan_x(x, like(g, _npb.selu_backward_f64(_d(g), _d(x))))
-
-
-@_jit
-def celu(x, p):
-    return _nan_x(x, like(x, _npb.celu_f64(_d(x), _d(p[0]))))
-
-
-@_jit
-def celu_grad(x, p):
-    return _nan_x(x, like(x, _npb.celu_grad_f64(_d(x), _d(p[0]))))
-
-
-@_jit
-def celu_backward(g, x, p):
-    return _nan_x(x, like(g, _npb.celu_backward_f64(_d(g), _d(x), _d(p[0]))))
-
-
-@_jit
-def gelu(x, p):
-    return _nan_x(x, like(x, _npb.gelu_f64(_d(x), _d(p[0]))))
-
-
-@_jit
-def gelu_grad(x, p):
-    return _nan_x(x, like(x, _npb.gelu_grad_f64(_d(x), _d(p[0]))))
-
-
-@_jit
-def gelu_backward(g, x, p):
-    return _nan_x(x, like(g, _npb.gelu_backward_f64(_d(g), _d(x), _d(p[0]))))
-
-
-@_jit
-def silu(x, p):
-    return _nan_x(x, like(x, _npb.silu_f64(_d(x))))
-
-
-@_jit
-def silu_grad(x, p):
-    return _nan_x(x, like(x, _npb.silu_grad_f64(_d(x))))
-
-
-@_jit
-def silu_backward(g, x, p):
-    return _nan_x(x, like(g, _npb.silu_backward_f64(_d(g), _d(x))))
-
-
-@_jit
-def mish(x, p):
-    return _nan_x(x, like(x, _npb.mish_f64(_d(x))))
-
-
-@_jit
-def mish_grad(x, p):
-    return _nan_x(x, like(x, _npb.mish_grad_f64(_d(x))))
-
-
-@_jit
-def mish_backward(g, x, p):
-    return _nan_x(x, like(g, _npb.mish_backward_f64(_d(g), _d(x))))
-
-
-@_jit
-def softplus(x, p):
-    return _nan_x(x, like(x, _npb.softplus_f64(_d(x), _d(p[0]), _d(p[1]))))
-
-
-@_jit
-def softplus_grad(x, p):
-    return _nan_x(x, like(x, _npb.softplus_grad_f64(_d(x), _d(p[0]), _d(p[1]))))
-
-
-@_jit
-def softplus_backward(g, x, p):
-    return _nan_x(x, like(g, _npb.softplus_backward_f64(_d(g), _d(x), _d(p[0]), _d(p[1]))))
-
-
-@_jit
-def sigmoid(x, p):
-    return _nan_x(x, like(x, _npb.sigmoid_f64(_d(x))))
-
-
-@_jit
-def sigmoid_grad(x, p):
-    return _nan_x(x, like(x, _npb.sigmoid_grad_f64(_d(x))))
-
-
-@_jit
-def sigmoid_backward(g, x, p):
-    return _nan_x(x, like(g, _npb.sigmoid_backward_f64(_d(g), _d(x))))
-
-
-@_jit
-def tanh(x, p):
-    return _nan_x(x, like(x, _npb.tanh_f64(_d(x))))
-
-
-@_jit
-def tanh_grad(x, p):
-    return _nan_x(x, like(x, _npb.tanh_grad_f64(_d(x))))
-
-
-@_jit
-def tanh_backward(g, x, p):
-    return _nan_x(x, like(g, _npb.tanh_backward_f64(_d(g), _d(x))))
+for _kernel in KERNELS:
+    if activation_of(_kernel).family == "smooth":
+        globals()[_kernel] = _smooth_element(_kernel)
 
 
 def _loops(kernel: str, half: bool) -> tuple[Any, Any]:

@@ -21,6 +21,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from fastact._table import KERNELS, activation_of, is_backward
+
 PARALLEL_RUNTIME: str | None = None
 
 
@@ -1057,112 +1059,17 @@ def _smooth(fn, arrays, params):
     return out
 
 
-def elu(x, alpha):
-    return _smooth(elu_f64, (x,), (alpha,))
+def _smooth_kernel(kernel: str) -> Callable[..., np.ndarray]:
+    """The kernel of the smooth family: its float64 function above, on arrays."""
+    f64 = globals()[f"{kernel}_f64"]
+    if is_backward(kernel):
+        return lambda g, x, *params: _smooth(f64, (g, x), params)
+    return lambda x, *params: _smooth(f64, (x,), params)
 
 
-def elu_grad(x, alpha):
-    return _smooth(elu_grad_f64, (x,), (alpha,))
-
-
-def elu_backward(g, x, alpha):
-    return _smooth(elu_backward_f64, (g, x), (alpha,))
-
-
-def selu(x):
-    return _smooth(selu_f64, (x,), ())
-
-
-def selu_grad(x):
-    return _smooth(selu_grad_f64, (x,), ())
-
-
-def selu_backward(g, x):
-    return _smooth(selu_backward_f64, (g, x), ())
-
-
-def celu(x, alpha):
-    return _smooth(celu_f64, (x,), (alpha,))
-
-
-def celu_grad(x, alpha):
-    return _smooth(celu_grad_f64, (x,), (alpha,))
-
-
-def celu_backward(g, x, alpha):
-    return _smooth(celu_backward_f64, (g, x), (alpha,))
-
-
-def gelu(x, approximate):
-    return _smooth(gelu_f64, (x,), (approximate,))
-
-
-def gelu_grad(x, approximate):
-    return _smooth(gelu_grad_f64, (x,), (approximate,))
-
-
-def gelu_backward(g, x, approximate):
-    return _smooth(gelu_backward_f64, (g, x), (approximate,))
-
-
-def silu(x):
-    return _smooth(silu_f64, (x,), ())
-
-
-def silu_grad(x):
-    return _smooth(silu_grad_f64, (x,), ())
-
-
-def silu_backward(g, x):
-    return _smooth(silu_backward_f64, (g, x), ())
-
-
-def mish(x):
-    return _smooth(mish_f64, (x,), ())
-
-
-def mish_grad(x):
-    return _smooth(mish_grad_f64, (x,), ())
-
-
-def mish_backward(g, x):
-    return _smooth(mish_backward_f64, (g, x), ())
-
-
-def softplus(x, beta, threshold):
-    return _smooth(softplus_f64, (x,), (beta, threshold))
-
-
-def softplus_grad(x, beta, threshold):
-    return _smooth(softplus_grad_f64, (x,), (beta, threshold))
-
-
-def softplus_backward(g, x, beta, threshold):
-    return _smooth(softplus_backward_f64, (g, x), (beta, threshold))
-
-
-def sigmoid(x):
-    return _smooth(sigmoid_f64, (x,), ())
-
-
-def sigmoid_grad(x):
-    return _smooth(sigmoid_grad_f64, (x,), ())
-
-
-def sigmoid_backward(g, x):
-    return _smooth(sigmoid_backward_f64, (g, x), ())
-
-
-def tanh(x):
-    return _smooth(tanh_f64, (x,), ())
-
-
-def tanh_grad(x):
-    return _smooth(tanh_grad_f64, (x,), ())
-
-
-def tanh_backward(g, x):
-    return _smooth(tanh_backward_f64, (g, x), ())
+for _kernel in KERNELS:
+    if activation_of(_kernel).family == "smooth":
+        globals()[_kernel] = _smooth_kernel(_kernel)
 
 
 def _sequential_sums(values: np.ndarray) -> np.ndarray:
