@@ -79,9 +79,15 @@ def _parse(directive: SphinxDirective, lines: list[str]) -> list[nodes.Node]:
 
 
 class Formulas(SphinxDirective):
-    """The table of formulas: every activation, its derivative and its layer."""
+    """The table of formulas of one family (``exact`` or ``smooth``): each
+    activation, its derivative and its layer."""
+
+    required_arguments = 1
 
     def run(self) -> list[nodes.Node]:
+        family = self.arguments[0]
+        if family not in {act.family for act in ACTIVATIONS.values()}:
+            raise self.error(f"no activation of the family {family!r}")
         lines = [
             ".. list-table::",
             "   :header-rows: 1",
@@ -92,7 +98,7 @@ class Formulas(SphinxDirective):
             "     - ``f'(x)``",
             "     - layer",
         ]
-        for act in ACTIVATIONS.values():
+        for act in (a for a in ACTIVATIONS.values() if a.family == family):
             params = ", ".join(f"``{p.name}={p.default!r}``" for p in act.params)
             lines += [
                 f"   * - :func:`~fastact.{act.name}`" + (f" ({params})" if params else ""),
