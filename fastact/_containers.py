@@ -331,10 +331,10 @@ def _compute_params(
     kernel: str, params: tuple[float, ...], dtype: np.dtype
 ) -> tuple[np.floating, ...]:
     """The parameters in the computation type of ``dtype``, which picks the ufunc's loop."""
-    from fastact._api import _check_params_in
+    from fastact._api import _check_params_in, _compute_type
 
     _check_params_in(activation_of(kernel), params, dtype, kernel)
-    ct = np.float64 if dtype == np.float64 else np.float32
+    ct = _compute_type(dtype)
     return tuple(ct(v) for v in params)
 
 
