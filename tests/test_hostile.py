@@ -145,8 +145,12 @@ def test_case3_set_num_threads_either_keeps_calls_working_or_changes_nothing(n) 
 # -- 4. KeyboardInterrupt inside use_backend ----------------------------------------------
 
 
-def _loop_under_sigint(seconds: float, period: float = 0.0003) -> tuple[int, int]:
-    """Loop ``with fa.use_backend("numpy"): fa.relu(x)`` while another thread sends SIGINT.
+def _loop_under_sigint(
+    seconds: float, period: float = 0.0003, interrupts: int = 60, limit_s: float = 10.0
+) -> tuple[int, int]:
+    """Loop ``with fa.use_backend("numpy"): fa.relu(x)`` while another thread sends SIGINT,
+    for ``seconds``, and on until ``interrupts`` signals have landed (a loaded
+    machine delivers fewer) or ``limit_s`` has passed.
 
     The handler raises KeyboardInterrupt only while the loop body runs (the
     test must catch every one it gets); there it can land anywhere, inside
@@ -172,8 +176,10 @@ def _loop_under_sigint(seconds: float, period: float = 0.0003) -> tuple[int, int
     thread = threading.Thread(target=sender, daemon=True)
     try:
         thread.start()
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        start = time.monotonic()
+        while (elapsed := time.monotonic() - start) < seconds or (
+            interrupted < interrupts and elapsed < limit_s
+        ):
             try:
                 armed[0] = True
                 with fa.use_backend("numpy"):

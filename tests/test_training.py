@@ -147,6 +147,8 @@ def test_every_activation_trains_to_the_plain_numpy_weights(name, backend_name, 
     require(backend_name)
     if name not in train_mlp.WHERE_LAYERS:
         pytest.skip(f"no plain-NumPy layer for {name} (the test above fails for it)")
+    if name == "gelu":
+        pytest.importorskip("scipy")  # the plain-NumPy GELU's erfc (scipy comes with scikit-learn)
     x, y = _synthetic_data(160, dtype)
     kw = {"alpha": 0.01, "dtype": dtype, "x": x, "y": y, "epochs": 2, "width": 32}
     want = _train("numpy", inplace=False, activation=name, **kw)
@@ -336,6 +338,7 @@ def test_digits_reach_95_percent_with_the_same_weights(dtype) -> None:
 
 
 def test_example_docstrings() -> None:
+    pytest.importorskip("scipy")  # WhereGELU's example (the example's extra installs scikit-learn)
     result = doctest.testmod(train_mlp, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
