@@ -124,6 +124,10 @@ static long double truth(int fam, int part, double x)
         return x > 0 ? (1 + e + x * e) / ((1 + e) * (1 + e)) : e * ((1 + x) + e) / ((1 + e) * (1 + e));
     }
     case 6: { /* mish */
+        /* below -11000 e^x(1 + x) is far under long double's range and
+         * negative (where e is long double's last subnormal the formula
+         * below would round to the wrong side of 0) */
+        if (d && x < -11000) return -0x1p-16000L;
         long double X = x, e = expl(-fabsl(X));
         long double n2 = e + 2, d2 = e * (e + 2) + 2, d1 = 1 + 2 * e + 2 * e * e;
         long double t = x > 0 ? (1 + 2 * e) / d1 : e * n2 / d2;
