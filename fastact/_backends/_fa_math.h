@@ -1153,6 +1153,10 @@ FA__INLINE fa_ddt fa__selu_dx(double x)
  * double-double (its remainder dropped where it cannot be exact) */
 FA__INLINE fa_dd fa__celu_z(double x, double alpha)
 {
+    /* a tiny alpha: both scaled by 2^200 (exactly), so that the remainder is exact */
+    int tiny = fa__fabs(alpha) < 0x1p-900;
+    x = fa__sel(tiny, x * 0x1p200, x);
+    alpha = fa__sel(tiny, alpha * 0x1p200, alpha);
     double zh = x / alpha;
     fa_dd p = fa__two_prod(zh, alpha);
     int fine = (fa__fabs(zh) < FA__TWO995) & (fa__fabs(alpha) < FA__TWO995) & (fa__fabs(p.h) > FA__TWOM968);
@@ -1451,8 +1455,11 @@ FA__INLINE double fa_act_softplus(double x, double beta, double threshold)
     fa_dd q = fa__dd_div_d(fa__sel_dd(deep, fa__dd(m.h, m.l), l), beta);
     fa_dd s = fa__dd_add(fa__dd(x, 0.0), q);   /* z > 0: (z + log1p(e^-z)) / beta = x + q */
     double small = fa__round_scaled(fa__ddt(q.h, q.l, fa__sel(deep, m.t, FA__SHIFT)));
-    /* q overflows only for a subnormal beta (x + q is then q) */
+    /* q overflows only for a subnormal beta (x + q is then q); below
+     * z = -1500, log1p(e^z) / beta < 2^-2164 / 2^-1074 rounds to 0, which
+     * e^z's clamped exponent would not give for a tiny beta */
     int sum = (z.zh > 0.0) & (fa__fabs(q.h) < fa__dbl(FA__INF_BITS));
+    small = fa__sel(z.zh < -1500.0, fa__copysign(0.0, beta), small);
     return fa__sel(z.linear | (z.zh > 40.0), x, fa__sel(sum, s.h + s.l, small));
 }
 FA__INLINE fa_ddt fa__softplus_dx(double x, double beta, double threshold, int *zero)

@@ -659,8 +659,16 @@ def selu_backward_f64(g, x):
     return _backward(g, *_selu_dx(x), x == -np.inf)
 
 
+_TWOM900 = 2.0**-900
+_TWO200 = 2.0**200
+
+
 def _celu_z(x, alpha):
     """x / alpha as a double-double (its remainder dropped where it cannot be exact)."""
+    # a tiny alpha: both scaled by 2^200 (exactly), so that the remainder is exact
+    tiny = np.abs(alpha) < _TWOM900
+    x = _sel(tiny, x * _TWO200, x)
+    alpha = _sel(tiny, alpha * _TWO200, alpha)
     zh = x / alpha
     p, e = _two_prod(zh, alpha)
     fine = (np.abs(zh) < _TWO995) & (np.abs(alpha) < _TWO995) & (np.abs(p) > _TWOM968)
@@ -1005,8 +1013,11 @@ def softplus_f64(x, beta, threshold):
     # z > 0: (z + log1p(e^-z)) / beta = x + q
     sh, sl = _dd_add(x, 0.0, qh, ql)
     small = _round_scaled(qh, ql, _sel(deep, t, _SHIFT))
-    # q overflows only for a subnormal beta (x + q is then q)
+    # q overflows only for a subnormal beta (x + q is then q); below z = -1500,
+    # log1p(e^z) / beta < 2^-2164 / 2^-1074 rounds to 0, which e^z's clamped
+    # exponent would not give for a tiny beta
     total = (zh > 0.0) & (np.abs(qh) < np.inf)
+    small = _sel(zh < -1500.0, _copysign(0.0, beta), small)
     return _sel(linear | (zh > 40.0), x, _sel(total, sh + sl, small))
 
 
