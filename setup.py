@@ -96,6 +96,8 @@ def render_kernels() -> Path:
         defaults = [f"{p.name}={p.literal}" for p in act.params]
         # the front passes a choice on as its index, or None (the general path decides)
         passed = [f"_choice({p.name}, {p.choices!r})" if p.choices else p.name for p in act.params]
+        if any(p.choices for p in act.params[1:]):
+            raise ValueError(f"{name}: only the first parameter may be a choice")
         kernels.append(
             _Attrs(
                 index=len(kernels),
@@ -115,6 +117,8 @@ def render_kernels() -> Path:
                 )
                 or "True",
                 p0=passed[0] if passed else "None",
+                # a choice comes first (the loops are stamped once per value)
+                choices=len(act.params[0].choices) if act.params else 0,
                 p1=passed[1] if len(passed) > 1 else "None",
             )
         )
