@@ -1,16 +1,15 @@
 /*
- * The vectorised math of the smooth activations: exp, expm1, log1p, tanh,
- * sigmoid, erf and erfc (fam_<name>_f32/_f64), and (at the end) the
- * activations themselves in float64 double-double arithmetic
- * (fa_act_<kernel>), from which the element functions of _fa_elem.h are
- * made. Included once, by _fa_kernels.h, before the element functions.
+ * The vectorised math of the smooth activations: exp, expm1, log1p, sigmoid
+ * and erfc pieces, and from them the activations (fa_act_<kernel>_f32 and
+ * _f64), from which the element functions of _fa_elem.h are made. Included
+ * once, by _fa_kernels.h, before the element functions.
  *
  * Every function is `static inline` (always_inline) and uses only + - * /,
  * comparisons, value selects (bit-mask blends of already computed values)
- * and integer bit manipulation through memcpy: no libm call, because GCC
- * vectorises libm calls only under -ffast-math, which would break the error
- * bounds. A loop
- *     for (i = 0; i < n; i++) out[i] = fam_exp_f64(x[i]);
+ * and integer bit manipulation through memcpy, and the float32 kernels also
+ * fma: no other libm call, because GCC vectorises libm calls only under
+ * -ffast-math, which would break the error bounds. A loop
+ *     for (i = 0; i < n; i++) out[i] = fa_act_sigmoid_f64(x[i]);
  * is auto-vectorised by GCC -O3 without -ffast-math and with
  * -ffp-contract=off (the x86-64-v3 and x86-64-v4 target clones, and
  * -march=x86-64-v2 with 16-byte vectors; GCC does not vectorise the
@@ -44,6 +43,7 @@
 #ifndef FASTACT_FA_MATH_H
 #define FASTACT_FA_MATH_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -64,8 +64,6 @@ FA__INLINE double fa__copysign(double m, double s)
 {
     return fa__dbl((fa__bits(m) & 0x7fffffffffffffffULL) | (fa__bits(s) & 0x8000000000000000ULL));
 }
-FA__INLINE uint32_t fa__bitsf(float x) { uint32_t u; memcpy(&u, &x, sizeof u); return u; }
-FA__INLINE float fa__flt(uint32_t u) { float x; memcpy(&x, &u, sizeof x); return x; }
 /* c ? a : b as a bit-mask blend.  A C conditional would let GCC sink the
  * computation of a or b into a branch (or thread a clamp constant through
  * it); without -ffast-math such a branch holds possibly-trapping FP
@@ -75,11 +73,6 @@ FA__INLINE double fa__sel(int c, double a, double b)
 {
     uint64_t m = -(uint64_t)(c != 0);
     return fa__dbl((fa__bits(a) & m) | (fa__bits(b) & ~m));
-}
-FA__INLINE float fa__self(int c, float a, float b)
-{
-    uint32_t m = -(uint32_t)(c != 0);
-    return fa__flt((fa__bitsf(a) & m) | (fa__bitsf(b) & ~m));
 }
 /* Quiet ordered comparisons: false for NaN without raising FE_INVALID (the
  * C relational operators are signalling), so NaN inputs raise no flag. */
@@ -139,28 +132,7 @@ FA__INLINE double fa__poly_qexp32(double x)
     const double c5 = 0x1.a019ace92a8f9p-13;
     const double c6 = 0x1.a137f9bbfc1bep-16;
     const double c7 = 0x1.72c82e19d06adp-19;
-    return c0 + x * (c1 + x * (c2 + x * (c3 + x * (c4 + x * (c5 + x * (c6 + x * (c7)))))));
-}
-
-/* TANH64: fit error (weighted, coefficients rounded) 3.6e-19 */
-FA__INLINE double fa__poly_tanh64(double x)
-{
-    const double c0 = -0x1.5555555555552p-2;
-    const double c1 = 0x1.1111111110c5ap-3;
-    const double c2 = -0x1.ba1ba1b9d22d9p-5;
-    const double c3 = 0x1.664f4870e6e8dp-6;
-    const double c4 = -0x1.226e32d42a670p-7;
-    const double c5 = 0x1.d6d35aedd5d69p-9;
-    const double c6 = -0x1.7d9c3c1ef6b05p-10;
-    const double c7 = 0x1.350bd39b37ef4p-11;
-    const double c8 = -0x1.f11691e05e8b0p-13;
-    const double c9 = 0x1.8026db735434cp-14;
-    const double c10 = -0x1.faf27685c3749p-16;
-    const double c11 = 0x1.965317ea3e3ccp-18;
-    const double x2 = x * x;
-    const double pe = c0 + x2 * (c2 + x2 * (c4 + x2 * (c6 + x2 * (c8 + x2 * (c10)))));
-    const double po = c1 + x2 * (c3 + x2 * (c5 + x2 * (c7 + x2 * (c9 + x2 * (c11)))));
-    return pe + x * po;
+    return fma(x, fma(x, fma(x, fma(x, fma(x, fma(x, fma(x, c7, c6), c5), c4), c3), c2), c1), c0);
 }
 
 /* ERF64: fit error (weighted, coefficients rounded) 1.5e-17 */
@@ -197,9 +169,9 @@ FA__INLINE double fa__poly_erf32(double x)
     const double c7 = -0x1.d2cf2246a98e8p-17;
     const double c8 = 0x1.1c6ef2012c844p-20;
     const double x2 = x * x;
-    const double pe = c0 + x2 * (c2 + x2 * (c4 + x2 * (c6 + x2 * (c8))));
-    const double po = c1 + x2 * (c3 + x2 * (c5 + x2 * (c7)));
-    return pe + x * po;
+    const double pe = fma(x2, fma(x2, fma(x2, fma(x2, c8, c6), c4), c2), c0);
+    const double po = fma(x2, fma(x2, fma(x2, c7, c5), c3), c1);
+    return fma(x, po, pe);
 }
 
 /* LOG32: fit error (weighted, coefficients rounded) 3.6e-12 */
@@ -210,7 +182,7 @@ FA__INLINE double fa__poly_log32(double x)
     const double c2 = 0x1.249324b3d60a8p-3;
     const double c3 = 0x1.c67a840273884p-4;
     const double c4 = 0x1.8c91bd69b1997p-4;
-    return c0 + x * (c1 + x * (c2 + x * (c3 + x * (c4))));
+    return fma(x, fma(x, fma(x, fma(x, c4, c3), c2), c1), c0);
 }
 
 /* ERFC64L: fit error (weighted, coefficients rounded) 3.5e-18 */
@@ -246,29 +218,6 @@ FA__INLINE double fa__poly_erfc64l_from2(double x)
     return pe + x * po;
 }
 
-/* ERF64T: fit error (weighted, coefficients rounded) 1.1e-19 */
-FA__INLINE double fa__poly_erf64t(double x)
-{
-    const double c0 = 0x1.0dd50785280a6p+0;
-    const double c1 = -0x1.9bfb53c403997p-1;
-    const double c2 = 0x1.d0cedcb8c8d51p-2;
-    const double c3 = -0x1.5eb8eba1f6195p-3;
-    const double c4 = 0x1.d0acf68c705c8p-6;
-    const double c5 = 0x1.1305f58b7cd95p-7;
-    const double c6 = -0x1.3bcdc65d70123p-8;
-    const double c7 = -0x1.cc8891747b780p-12;
-    const double c8 = 0x1.7069e206afc97p-11;
-    const double c9 = 0x1.e75f837dda6dep-15;
-    const double c10 = -0x1.dc9c2a01c859dp-14;
-    const double c11 = -0x1.706c1c593c2abp-16;
-    const double c12 = 0x1.034b1e7fe6143p-16;
-    const double c13 = 0x1.a634682c5746cp-18;
-    const double x2 = x * x;
-    const double pe = c0 + x2 * (c2 + x2 * (c4 + x2 * (c6 + x2 * (c8 + x2 * (c10 + x2 * (c12))))));
-    const double po = c1 + x2 * (c3 + x2 * (c5 + x2 * (c7 + x2 * (c9 + x2 * (c11 + x2 * (c13))))));
-    return pe + x * po;
-}
-
 /* ERFC32T: fit error (weighted, coefficients rounded) 2.7e-12 */
 FA__INLINE double fa__poly_erfc32t(double x)
 {
@@ -286,11 +235,10 @@ FA__INLINE double fa__poly_erfc32t(double x)
     const double c11 = 0x1.c44b0365d26c5p-16;
     const double c12 = -0x1.4d1ee31ec933bp-17;
     const double x2 = x * x;
-    const double pe = c0 + x2 * (c2 + x2 * (c4 + x2 * (c6 + x2 * (c8 + x2 * (c10 + x2 * (c12))))));
-    const double po = c1 + x2 * (c3 + x2 * (c5 + x2 * (c7 + x2 * (c9 + x2 * (c11)))));
-    return pe + x * po;
+    const double pe = fma(x2, fma(x2, fma(x2, fma(x2, fma(x2, fma(x2, c12, c10), c8), c6), c4), c2), c0);
+    const double po = fma(x2, fma(x2, fma(x2, fma(x2, fma(x2, c11, c9), c7), c5), c3), c1);
+    return fma(x, po, pe);
 }
-
 
 /* ======================================================================== */
 /* shared kernels                                                           */
@@ -319,31 +267,6 @@ FA__INLINE fa__red64 fa__reduce64(double x, double xlo)
     o.r = o.rh + o.rl;
     return o;
 }
-/* e^(rh+rl): 1 + rh split exactly by Fast2Sum (|rh| < 1), the small
- * remainder added last, so essentially one rounding (0.67 ulp measured) */
-FA__INLINE double fa__exp_r64(fa__red64 d)
-{
-    double u = d.r * (d.r * fa__poly_qexp64(d.r));
-    double ph = 1.0 + d.rh;
-    double pl = ((1.0 - ph) + d.rh) + (d.rl + u);
-    return ph + pl;
-}
-/* (2^k - 1) + 2^k (e^(rh+rl) - 1) for 2^k = s (normal), rounded once up to
- * small terms: A = s - 1 (its rounding error Ae is -1 for k >= 54, else 0),
- * A + s*rh by Fast2Sum (|A| >= |s*rh| or A == 0; s*rh is exact), then the
- * low parts.  What is left is the rounding of the small term s (rl + r^2 Q)
- * and of the final sum: ~0.5 ulp, up to 1.11 ulp where the result cancels
- * (k = 1, r < 0). */
-FA__INLINE double fa__expm1_r64(fa__red64 d, double s)
-{
-    double u = d.r * (d.r * fa__poly_qexp64(d.r));
-    double A = s - 1.0;
-    double Ae = (s - A) - 1.0;
-    double B = s * d.rh;
-    double H = A + B;
-    double E = (A - H) + B;
-    return H + ((E + Ae) + s * (d.rl + u));
-}
 /* Dekker's exact product without FMA: a*b = p + fa__prod_err(a, b, p) exactly
  * (Veltkamp splitting with 2^27 + 1; |a|, |b| < 2^995). */
 FA__INLINE double fa__prod_err(double a, double b, double p)
@@ -367,387 +290,50 @@ FA__INLINE double fa__scale_b(double t)
     return fa__dbl((kb - (kb >> 1) - 1) << 52);                     /* 2^(k - floor(k/2)) */
 }
 
-/* double exp(v) for -700 <= v <= 700 with relative error ~2^-41: the float32 kernels. */
+/* The float32 kernels' exp and expm1, in double with relative error ~2^-50
+ * (far below the 2^-25 a float32 result within 1 ulp needs): Cody-Waite
+ * reduction v = k ln2 + r by fma (r within about 2^-53 |r| of the exact
+ * remainder), e^r - 1 = r (1 + r Q(r)), Q of degree 7.
+ * fma is the IEEE operation, one rounding, whatever the clone (an
+ * instruction in the AVX2 and AVX-512 clones, libm's correctly rounded fma
+ * in the default one); it is written out, never contracted by the compiler.
+ * The float64 kernels, whose NumPy and Numba twins must give the same bits,
+ * do without it. */
+FA__INLINE double fa__expm1_r32(double v, double *kd)
+{
+    double t = fma(v, FA__INVLN2, FA__SHIFT);
+    double k = t - FA__SHIFT;
+    double r = fma(k, -FA__LN2LO, fma(k, -FA__LN2HI, v));
+    *kd = k;
+    return r * fma(r, fa__poly_qexp32(r), 1.0);
+}
+/* e^v for -700 <= v <= 700 */
 FA__INLINE double fa__exp_d32(double v)
 {
-    double t = v * FA__INVLN2 + FA__SHIFT;
-    double kd = t - FA__SHIFT;
-    double r = v - kd * FA__LN2;
-    double p = 1.0 + (r + r * (r * fa__poly_qexp32(r)));
-    return p * fa__pow2(kd);
+    double kd;
+    double em = fa__expm1_r32(v, &kd);
+    return (1.0 + em) * fa__pow2(kd);
 }
-/* double expm1(v) for -40 <= v <= 700 with relative error ~2^-40: e^v - 1 = (2^k - 1) + 2^k (e^r - 1). */
+/* e^v - 1 = (2^k - 1) + 2^k (e^r - 1) for -40 <= v <= 700, rounded once
+ * (2^k - 1 is exact for k <= 53) */
 FA__INLINE double fa__expm1_d32(double v)
 {
-    double t = v * FA__INVLN2 + FA__SHIFT;
-    double kd = t - FA__SHIFT;
-    double r = v - kd * FA__LN2;
-    double em = r + r * (r * fa__poly_qexp32(r));
+    double kd;
+    double em = fa__expm1_r32(v, &kd);
     double s = fa__pow2(kd);
-    return (s - 1.0) + s * em;
+    return fma(s, em, s - 1.0);
 }
 
-/* ======================================================================== */
-/* exp                                                                      */
-/* ======================================================================== */
-
-/* fam_exp_f64: Cody-Waite reduction x = k ln2 + rh + rl,
- * e^r = (1 + rh) + (rl + r^2 Q(r)) (fa__exp_r64), result (e^r * 2^k1) * 2^k2.  Measured max error 0.67 ulp for normal results,
- * 0.74 ulp with subnormal ones (e^r is rounded before the final scaling).
- * Thresholds: x is clamped to [-750, 750]; exp(750) overflows to +inf and
- * exp(-750) underflows to +0 through the final multiplication itself (the
- * true limits are 709.78 and -745.13), so no special-case selects are needed;
- * the clamp only keeps k inside the range where s1, s2 are normal.  Results
- * in the subnormal range are rounded once. */
-FA__INLINE double fam_exp_f64(double x)
-{
-    double xc = fa__max(fa__min(x, 750.0), -750.0);
-    fa__red64 d = fa__reduce64(xc, 0.0);
-    return (fa__exp_r64(d) * fa__scale_a(d.t)) * fa__scale_b(d.t);
-}
-
-/* fam_exp_f32: the same reduction in double with a degree-7 Q and a single
- * 2^k factor (k >= -159 is a normal double), then one rounding to float, which
- * also produces float subnormals, overflow to inf and underflow to 0 correctly.
- * Clamp [-110, 100] is beyond expf's limits (-103.97, 88.72).
- * Exhaustive: max 0.500001 ulp, 23 results not correctly rounded. */
-FA__INLINE float fam_exp_f32(float x)
-{
-    double v = fa__max(fa__min((double)x, 100.0), -110.0);
-    return (float)fa__exp_d32(v);
-}
-
-/* ======================================================================== */
-/* expm1                                                                    */
-/* ======================================================================== */
-
-/* fam_expm1_f64: x = k ln2 + r, expm1(x) = (2^k - 1) + 2^k r + 2^k r^2 Q(r),
- * the first two terms summed exactly (fa__expm1_r64) so that the cancellation
- * for k = +-1 costs nothing and only the final addition rounds.  k = 0 gives
- * r + r^2 Q(r) with r = x exactly.
- * Clamp [-45, 710]: expm1(x) rounds to -1 for x < -38; for k > 1022 the
- * scale is split as 2^1022 * 2^(k-1022) so that overflow happens only in the
- * last, exact multiplication.  x == 0 is returned as is to keep -0.
- * Measured max error 1.11 ulp (k = 1, r < 0: the r^2 Q(r) term is relatively
- * large against the cancelled result). */
-FA__INLINE double fam_expm1_f64(double x)
-{
-    double xc = fa__max(fa__min(x, 710.0), -45.0);
-    fa__red64 d = fa__reduce64(xc, 0.0);
-    double kd = d.t - FA__SHIFT;
-    double kc = fa__min(kd, 1022.0);
-    double y = fa__expm1_r64(d, fa__pow2(kc)) * fa__pow2(kd - kc);
-    return fa__sel(x == 0.0, x, y);
-}
-
-/* fam_expm1_f32: double kernel (2^k - 1) + 2^k (e^r - 1), relative error
- * ~2^-40 even where the terms cancel (k = 1, r near -ln2/2), rounded once.
- * Clamp [-30, 100]: expm1f is -1 below -17.33 and overflows above 88.72.
- * Exhaustive: max 0.500002 ulp, 49 results not correctly rounded. */
-FA__INLINE float fam_expm1_f32(float x)
-{
-    double v = fa__max(fa__min((double)x, 100.0), -30.0);
-    float y = (float)fa__expm1_d32(v);
-    return fa__self(x == 0.0f, x, y);
-}
-
-/* ======================================================================== */
-/* log1p                                                                    */
-/* ======================================================================== */
-
-/* fam_log1p_f64: fdlibm/musl log1p made branch-free.  u = 1 + x is written as
- * 2^k m with m in [sqrt2/2, sqrt2) by integer arithmetic on its bits; the
- * rounding error of 1 + x is recovered exactly as c (x - (u-1) for k < 2,
- * 1 - (u-x) for k >= 2, both exact) and added as c/u; for k >= 54 it is
- * below half an ulp of the result and dropped.  log(m) = f - f^2/2 +
- * s (f^2/2 + R(s^2)), s = f/(2+f), with fdlibm's Lg1..Lg7 (|error| < 2^-58.45;
- * fdlibm: Copyright (C) 1993 by Sun Microsystems, Inc.  Permission to use,
- * copy, modify, and distribute this software is freely granted, provided
- * that this notice is preserved).
- * Special values by select: x < -1 NaN, x == -1 -inf, +inf, NaN, +-0.
- * Measured max error 0.81 ulp. */
-FA__INLINE double fam_log1p_f64(double x)
-{
-    const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
-                 Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
-                 Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
-                 Lg7 = 1.479819860511658591e-01;
-    double xf = fa__min(x, 0x1.fffffffffffffp1023);     /* keeps +inf out of the arithmetic */
-    double u = 1.0 + xf;
-    uint64_t iu = fa__bits(u) + (0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL);
-    double dk = fa__dbl(0x4330000000000000ULL | (iu >> 52)) - (0x1p52 + 1023.0);
-    double m = fa__dbl((iu & 0x000fffffffffffffULL) + 0x3fe6a09e667f3bcdULL);
-    double f = m - 1.0;
-    double c = fa__sel(fa__ge(dk, 2.0), 1.0 - (u - xf), xf - (u - 1.0));
-    double us = fa__sel(u == 0.0, 1.0, u);               /* no 0/0 at x == -1 */
-    c = fa__sel(fa__lt(dk, 54.0), c / us, 0.0);
-    double hfsq = 0.5 * f * f;
-    double s = f / (2.0 + f);
-    double z = s * s;
-    double w = z * z;
-    double t1 = w * (Lg2 + w * (Lg4 + w * Lg6));
-    double t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)));
-    double R = t2 + t1;
-    double y = s * (hfsq + R) + (dk * FA__LN2LO + c) - hfsq + f + dk * FA__LN2HI;
-    y = fa__sel(fa__lt(x, -1.0), fa__dbl(0x7ff8000000000000ULL), y);
-    y = fa__sel(x == -1.0, fa__dbl(0xfff0000000000000ULL), y);
-    y = fa__sel(x == fa__dbl(0x7ff0000000000000ULL), x, y);
-    y = fa__sel(x == 0.0, x, y);
-    return fa__sel(x != x, x + x, y);
-}
-
-/* fam_log1p_f32: same decomposition in double.  u = 1 + x is exact in double
- * for float x except when |x| < 2^-29 (then k = 0 and the exact remainder c is
- * added) or |x| >= 2^29 (then the remainder is far below the result's ulp and
- * dropped).  log(m) = 2 atanh(s) = 2s + 2s z L(z), z = s^2 <= 0.0295, L of
- * degree 4 (fit error 3.6e-12, i.e. 1e-13 relative).
- * Exhaustive: max 0.500001 ulp, 19 results not correctly rounded. */
-FA__INLINE float fam_log1p_f32(float x)
-{
-    double xd = fa__min((double)x, 0x1p200);
-    double u = 1.0 + xd;
-    uint64_t iu = fa__bits(u) + (0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL);
-    double dk = fa__dbl(0x4330000000000000ULL | (iu >> 52)) - (0x1p52 + 1023.0);
-    double m = fa__dbl((iu & 0x000fffffffffffffULL) + 0x3fe6a09e667f3bcdULL);
-    double f = m - 1.0;
-    double c = fa__sel(dk == 0.0, xd - (u - 1.0), 0.0);
-    double s = f / (2.0 + f);
-    double s2 = s + s;
-    double lm = s2 + s2 * ((s * s) * fa__poly_log32(s * s));
-    float y = (float)(dk * FA__LN2 + (lm + c));
-    y = fa__self(fa__ltf(x, -1.0f), fa__flt(0x7fc00000U), y);
-    y = fa__self(x == -1.0f, fa__flt(0xff800000U), y);
-    y = fa__self(x == fa__flt(0x7f800000U), x, y);
-    y = fa__self(x == 0.0f, x, y);
-    return fa__self(x != x, x + x, y);
-}
-
-/* ======================================================================== */
-/* tanh                                                                     */
-/* ======================================================================== */
-
-/* fam_tanh_f64: |x| < 0.625: tanh x = x + x z T(z), z = x^2, T of degree 11
- * (weighted fit error 3.6e-19); sign fixed by copysign so that tanh(-0) = -0.
- * |x| >= 0.625: tanh|x| = 1 - 2/(E+2), E = expm1(2|x|) from the expm1 kernel;
- * 2/(E+2) <= 0.45 damps E's relative error, E+2 is kept exact as D + Dl, the
- * quotient is corrected with its exact remainder (Dekker product) and 1 - q
- * is split exactly, so the result is rounded once (E/(E+2) with plain
- * roundings reaches 1.5 ulp; near 0 it would also lose accuracy, hence the
- * polynomial).  |x| is clamped at 20 (tanh rounds to 1 beyond 19.06); both
- * paths use clamped inputs so no spurious overflow/invalid flag is raised.
- * Measured max error 0.77 ulp. */
-FA__INLINE double fam_tanh_f64(double x)
-{
-    double xs = fa__max(fa__min(x, 1.0), -1.0);
-    double z = xs * xs;
-    double ys = xs + xs * (z * fa__poly_tanh64(z));
-    double ax = fa__fabs(x);
-    double a2 = fa__min(ax, 20.0) * 2.0;
-    fa__red64 d = fa__reduce64(a2, 0.0);
-    double em = fa__expm1_r64(d, fa__pow2(d.t - FA__SHIFT));
-    double D = em + 2.0;
-    double Dl = (em - D) + 2.0;                 /* em + 2 = D + Dl exactly (em >= 2.49) */
-    double q = 2.0 / D;                         /* 1 - tanh|x| */
-    double P = q * D;
-    double rho = (2.0 - P) - fa__prod_err(q, D, P);   /* 2 - q*D exactly */
-    double c = (rho - q * Dl) * (q * 0.5);      /* 2/(D+Dl) = q + c */
-    double h = 1.0 - q;
-    double yl = h + (((1.0 - h) - q) - c);      /* 1 - q split exactly (Fast2Sum) */
-    return fa__sel(fa__lt(ax, 0.625), fa__copysign(ys, x), fa__copysign(yl, x));
-}
-
-/* fam_tanh_f32: tanh|x| = E/(E+2), E = expm1(2|x|) by the double kernel, whose
- * relative accuracy (~2^-40) holds down to 0, so one formula covers all x;
- * sign restored by copysign (keeps -0).  Clamp |x| <= 20.
- * Exhaustive: max 0.500002 ulp, 52 results not correctly rounded. */
-FA__INLINE float fam_tanh_f32(float x)
-{
-    double a = fa__min(fa__fabs((double)x), 20.0);
-    double em = fa__expm1_d32(a + a);
-    return (float)fa__copysign(em / (em + 2.0), (double)x);
-}
-
-/* ======================================================================== */
-/* sigmoid                                                                  */
-/* ======================================================================== */
-
-/* fam_sigmoid_f64: e = exp(-|x|) in (0, 1] (never overflows), then
- * 1/(1+e) for x > 0 and e/(1+e) for x <= 0, so the negative tail is
- * relative-accurate down to the subnormal range (e/(1+e) = e there).
- * e is kept as E + El (the exp kernel's sum before its last rounding), 1 + e
- * as D + Dl, and the quotient q is corrected with its exact remainder
- * num - q*D (Dekker product), so the result is rounded once: a plain
- * num/(1+e) reaches 1.9 ulp, because exp's own 0.5 ulp and the two roundings
- * can line up.  |x| is clamped at 750 (e = 0 beyond 745.13):
- * sigmoid(-inf) = 0, sigmoid(inf) = 1.  Measured max error 0.66 ulp for normal
- * results, 0.75 ulp with subnormal ones. */
-FA__INLINE double fam_sigmoid_f64(double x)
-{
-    double na = -fa__min(fa__fabs(x), 750.0);
-    fa__red64 d = fa__reduce64(na, 0.0);
-    double u = d.r * (d.r * fa__poly_qexp64(d.r));
-    double ph = 1.0 + d.rh;
-    double pl = ((1.0 - ph) + d.rh) + (d.rl + u);
-    double eh = ph + pl;
-    double el = (ph - eh) + pl;
-    double sa = fa__scale_a(d.t), sb = fa__scale_b(d.t);
-    double E = (eh * sa) * sb;
-    double El = (el * sa) * sb;
-    double D = 1.0 + E;
-    double Dl = ((1.0 - D) + E) + El;           /* 1 + e = D + Dl */
-    int pos = fa__gt(x, 0.0);
-    double num = fa__sel(pos, 1.0, E);
-    double numl = fa__sel(pos, 0.0, El);
-    double q = num / D;
-    double P = q * D;
-    double rho = (num - P) - fa__prod_err(q, D, P);   /* num - q*D exactly */
-    double inv = fa__sel(pos, q, 1.0 - q);      /* 1/D, ample for the correction */
-    return q + ((rho + numl) - q * Dl) * inv;
-}
-
-/* fam_sigmoid_f32: same formula in double, rounded once.  |x| clamped at 200
- * (e stays a normal double; the float result is 0 below -103.97).
- * Exhaustive: max 0.500001 ulp, 10 results not correctly rounded. */
-FA__INLINE float fam_sigmoid_f32(float x)
-{
-    double xd = x;
-    double e = fa__exp_d32(-fa__min(fa__fabs(xd), 200.0));
-    double num = fa__sel(fa__gt(xd, 0.0), 1.0, e);
-    return (float)(num / (1.0 + e));
-}
-
-/* ======================================================================== */
-/* erf, erfc                                                                */
-/* ======================================================================== */
-
-/* Two pieces, both always computed:
- *  small:  erf(x) = x + x E(x^2) for |x| <= 1 (E = erf(x)/x - 1, degree 11
- *          in x^2, fit error 1.5e-17 which is mostly the rounding of E(0)).
- *  tail:   (fam_erf_f64 and the float32 pair; fam_erfc_f64 puts log H into
- *          the exponent instead, see there)
- *          erfc(a) = exp(-a^2) H(t) / (a + K),  t = (a - K)/(a + K),
- *          with H(t) = (a + K) exp(a^2) erfc(a) smooth on all of [0, inf)
- *          (the variable of Shepherd & Laframboise, Math. Comp. 36 (1981));
- *          a polynomial in t converges geometrically, unlike one in 1/a^2.
- *          exp(-a^2) uses a^2 = hi + lo split exactly (Veltkamp), lo being
- *          folded into the reduced argument, and the factor H/(a+K) is
- *          applied before the final 2^k scaling so that subnormal results are
- *          rounded once. */
-
-/* fam_erfc_f64: x >= 0.46875: erfc(a) = exp(-a^2 + L(t)) / (a + 2),
- * t = (a-2)/(a+2), L = log H (degree 23, absolute fit error 3.5e-18).  Putting
- * the correction into the exponent makes its rounding an absolute error of
- * the exponent (|L| < 0.6), i.e. a tiny relative error of the result.  The
- * exponent -a^2 + L is formed as a double-double (Veltkamp split of a, TwoSum
- * with L) and reduced exactly; e^r is kept as p + perr, and the division by
- * a + 2 (itself kept exact as b + bl) is corrected with the exact remainder
- * p - q*b (Dekker product), so the result is rounded essentially once.
- * The remaining error is L's sensitivity to the rounding of t (<= 0.63
- * |dt/t|).  a is clamped at 27.3 (erfc < 2^-1075 beyond 26.55).
- * -1 < x < 0.46875: 1 - erf(x) (erfc >= 0.5, so the subtraction costs at most
- * half an ulp of erf); x <= -1: 2 - erfc(-x).  erfc(-inf) = 2, erfc(inf) = 0.
- * Measured max error 1.15 ulp. */
-FA__INLINE double fam_erfc_f64(double x)
-{
-    const double SPLIT = 134217729.0;           /* 2^27 + 1 */
-    double xs = fa__max(fa__min(x, 1.0), -1.0);
-    double ps = xs + xs * fa__poly_erf64(xs * xs);
-    double a = fa__min(fa__fabs(x), 27.3);
-    double b = a + 2.0;
-    double bl = fa__sel(fa__gt(a, 2.0), (a - b) + 2.0, (2.0 - b) + a);     /* a + 2 = b + bl exactly */
-    double t = (a - 2.0) / b;
-    /* L = C0 + t (C1 + t L2(t)) as Lh + Ll: the last two Horner steps carry
-     * their rounding errors (intermediate sums reach 0.7 while |L| < 0.6, and
-     * plain Horner lost ~2 ulp of L there) */
-    double v2 = t * fa__poly_erfc64l_from2(t);
-    double s1h = FA__ERFC64L_C1 + v2;
-    double s1l = (FA__ERFC64L_C1 - s1h) + v2;                      /* |C1| > |v2| */
-    double tc = t * SPLIT, th = tc - (tc - t), tl = t - th;       /* t*s1h = P1 + P1e exactly */
-    double sc = s1h * SPLIT, sh = sc - (sc - s1h), sl = s1h - sh;
-    double P1 = t * s1h;
-    double P1e = ((th * sh - P1) + th * sl + tl * sh) + tl * sl;
-    double Lh = P1 + FA__ERFC64L_C0;                               /* TwoSum */
-    double bw = Lh - P1;
-    double Ll = ((P1 - (Lh - bw)) + (FA__ERFC64L_C0 - bw)) + (P1e + t * s1l);
-    double cs = a * SPLIT;
-    double ah = cs - (cs - a);
-    double al = a - ah;
-    double hi = ah * ah;                                           /* exact */
-    double lo = (ah * al) * 2.0 + al * al;
-    double Xh = Lh - hi;                                           /* TwoSum(Lh, -hi) */
-    double bv = Xh - Lh;
-    double Xl = (Lh - (Xh - bv)) + (-hi - bv);
-    fa__red64 d = fa__reduce64(Xh, lo - (Xl + Ll));
-    double u = d.r * (d.r * fa__poly_qexp64(d.r));
-    double ph = 1.0 + d.rh;
-    double pl = ((1.0 - ph) + d.rh) + (d.rl + u);
-    double p = ph + pl;
-    double perr = (ph - p) + pl;
-    double q = p / b;
-    double qc = q * SPLIT, qh = qc - (qc - q), ql = q - qh;         /* q*b = P + Pe exactly */
-    double bc = b * SPLIT, bh = bc - (bc - b), bL = b - bh;
-    double P = q * b;
-    double Pe = ((qh * bh - P) + qh * bL + ql * bh) + ql * bL;
-    double rho = (p - P) - Pe;
-    double g = q + ((rho + perr) - q * bl) * ((1.0 - t) * 0.25);  /* 1/(a+2) = (1-t)/4 */
-    double e = (g * fa__scale_a(d.t)) * fa__scale_b(d.t);
-    return fa__sel(fa__ge(x, 0.46875), e, fa__sel(fa__gt(x, -1.0), 1.0 - ps, 2.0 - e));
-}
-
-/* fam_erf_f64: |x| < 1: small piece (keeps -0 and is exact for subnormals);
- * |x| >= 1: sign(x) (1 - erfc|x|) with its own tail fit on [1, 6] (K = 2.5,
- * degree 13, fit weighted by the absolute error of erf: 1.1e-17).
- * |x| clamped at 6 (erf rounds to 1 beyond 5.93).  Measured max error 1.27 ulp,
- * near |x| = 1 where x E(x^2) is -0.15 x and its roundings show (elsewhere
- * below 0.8 ulp). */
-FA__INLINE double fam_erf_f64(double x)
-{
-    double xs = fa__max(fa__min(x, 1.0), -1.0);
-    double ps = xs + xs * fa__poly_erf64(xs * xs);
-    double a = fa__min(fa__fabs(x), 6.0);
-    double cs = a * 134217729.0;
-    double ah = cs - (cs - a);
-    double al = a - ah;
-    double hi = ah * ah;
-    double lo = (ah * al) * 2.0 + al * al;
-    fa__red64 d = fa__reduce64(-hi, lo);
-    double em = d.rh + (d.rl + d.r * (d.r * fa__poly_qexp64(d.r)));
-    double b = a + 2.5;
-    double F = fa__poly_erf64t((a - 2.5) / b) / b;
-    double e = (F + F * em) * fa__pow2(d.t - FA__SHIFT);
-    return fa__sel(fa__lt(fa__fabs(x), 1.0), ps, fa__copysign(1.0 - e, x));
-}
-
-/* fam_erf_f32 / fam_erfc_f32: the same pieces in double with lower degrees:
- * E of degree 8 (8e-13), tail K = 3 of degree 12 on [0.5, 10.1] (2.7e-12
- * relative).  a^2 is exact in double for float a.  erf: |x| < 1 small,
- * else 1 - erfc (|x| clamped at 4, erff rounds to 1 beyond 3.92).  erfc:
- * x >= 0.5 tail (a clamped at 10.1, erfcf underflows to 0 beyond 10.06),
- * -1 < x < 0.5: 1 - erf, x <= -1: 2 - erfc(-x).  Exhaustive: erf max 0.500012
- * ulp (17716 not correctly rounded, mostly subnormal results, where the
- * 2^-40 kernel error is a larger fraction of the coarser ulp), erfc max 0.500038
- * ulp (822). */
-FA__INLINE float fam_erf_f32(float x)
-{
-    double xd = x;
-    double xs = fa__max(fa__min(xd, 1.0), -1.0);
-    double ps = xs + xs * fa__poly_erf32(xs * xs);
-    double a = fa__min(fa__fabs(xd), 4.0);
-    double b = a + 3.0;
-    double e = fa__exp_d32(-(a * a)) * (fa__poly_erfc32t((a - 3.0) / b) / b);
-    return (float)fa__sel(fa__lt(fa__fabs(xd), 1.0), ps, fa__copysign(1.0 - e, xd));
-}
-
-FA__INLINE float fam_erfc_f32(float x)
-{
-    double xd = x;
-    double xs = fa__max(fa__min(xd, 1.0), -1.0);
-    double ps = xs + xs * fa__poly_erf32(xs * xs);
-    double a = fa__min(fa__fabs(xd), 10.1);
-    double b = a + 3.0;
-    double e = fa__exp_d32(-(a * a)) * (fa__poly_erfc32t((a - 3.0) / b) / b);
-    return (float)fa__sel(fa__ge(xd, 0.5), e, fa__sel(fa__gt(xd, -1.0), 1.0 - ps, 2.0 - e));
-}
+/* erfc's tail (gelu's Phi(-a) for a >= 0.5):
+ *     erfc(a) = exp(-a^2) H(t) / (a + K),  t = (a - K)/(a + K),
+ * with H(t) = (a + K) exp(a^2) erfc(a) smooth on all of [0, inf) (the
+ * variable of Shepherd & Laframboise, Math. Comp. 36 (1981)): a polynomial in
+ * t converges geometrically, unlike one in 1/a^2. float64 fits L = log H
+ * (K = 2, degree 23, absolute fit error 3.5e-18) and puts it into the
+ * exponent, so that its rounding is an absolute error of the exponent; the
+ * float32 kernels fit H itself (K = 3, degree 12 on [0.5, 10.1], 2.7e-12
+ * relative). Near 0, erf(x) = x + x E(x^2) (float64: degree 11, float32:
+ * degree 8). */
 
 /* ======================================================================== */
 /* the smooth activations in float64                                        */
@@ -1016,88 +602,77 @@ FA__INLINE fa_dd fa__log1p_core(double eh, double el)
 /* Near a root of a derivative, f'(x) = d Q(d), d = x - root (root a
  * double-double): the general formulas cancel there. Q is a fit of relative
  * error below 2^-61 on |d| <= 0.15 (tests/accuracy/root_polys.py); its first
- * two coefficients are double-doubles. */
-FA__INLINE fa_dd fa__gelu_root(double x)
+ * two coefficients are double-doubles: q = {Q0 hi, Q0 lo, Q1 hi, Q1 lo, Q2,
+ * ...}, as in numpy.py's _root_poly, which performs the same operations. The
+ * loops over the constant arrays unroll and fold into straight-line code. */
+FA__INLINE fa_dd fa__root_poly(double x, const double *root, const double *q, int n)
 {
-    fa_dd d = fa__two_sum(x + 0x1.80ead197f00b4p-1, -0x1.13e74c58cada8p-56);
+    fa_dd d = fa__two_sum(x - root[0], -root[1]);
     double dh = d.h, dl = d.l;
-    double rest = -0x1.0299903587854p-17;
-    rest = -0x1.773af3c4b704cp-17 + dh * rest;
-    rest = 0x1.695fc7f1f3255p-14 + dh * rest;
-    rest = 0x1.86c7e9642cd96p-13 + dh * rest;
-    rest = -0x1.8680f6c3b8b81p-11 + dh * rest;
-    rest = -0x1.258a6d6af78bdp-9 + dh * rest;
-    rest = 0x1.297b9d6fdd8e3p-8 + dh * rest;
-    rest = 0x1.3e346def3c791p-6 + dh * rest;
-    rest = -0x1.e4088244f8f75p-7 + dh * rest;
-    rest = -0x1.d2fa4c17c7e74p-4 + dh * rest;
-    rest = -0x1.2a2ef9bb865aep-6 + dh * rest;
-    fa_dd p1 = fa__two_prod(dh, 0x1.8d9a941de3ac5p-2);
-    fa_dd s = fa__two_sum(0x1.b9d98fa5a3215p-2, p1.h);
-    double lo = s.l + ((((0x1.f7c1a23190c7cp-56 + p1.l) + dh * 0x1.ab59698ddcb9dp-56) + dl * 0x1.8d9a941de3ac5p-2) + (dh * dh) * rest);
+    double rest = q[n - 1];
+    for (int i = n - 2; i >= 4; i--)
+        rest = q[i] + dh * rest;
+    fa_dd p1 = fa__two_prod(dh, q[2]);
+    fa_dd s = fa__two_sum(q[0], p1.h);
+    double lo = s.l + ((((q[1] + p1.l) + dh * q[3]) + dl * q[2]) + (dh * dh) * rest);
     return fa__dd_mul(d, fa__dd(s.h, lo));
 }
+/* the float32 kernels' d Q(d) in double (relative error ~2^-50): x - root[0]
+ * is exact (Sterbenz), Q by fma Horner */
+FA__INLINE double fa__root_poly32(double x, const double *root, const double *q, int n)
+{
+    double d = (x - root[0]) - root[1];
+    double p = q[n - 1];
+    for (int i = n - 2; i >= 4; i--)
+        p = fma(d, p, q[i]);
+    return d * fma(d, fma(d, p, q[2]), q[0]);
+}
+#define FA__NQ(q) ((int)(sizeof q / sizeof q[0]))
+#define FA__ROOT(name, x) fa__root_poly(x, FA__##name##_RT, FA__##name##_Q, FA__NQ(FA__##name##_Q))
+#define FA__ROOT32(name, x) fa__root_poly32(x, FA__##name##_RT, FA__##name##_Q, FA__NQ(FA__##name##_Q))
+static const double FA__GELU_RT[] = {
+    -0x1.80ead197f00b4p-1, 0x1.13e74c58cada8p-56,
+};
+static const double FA__GELU_Q[] = {
+    0x1.b9d98fa5a3215p-2, 0x1.f7c1a23190c7cp-56, 0x1.8d9a941de3ac5p-2,
+    0x1.ab59698ddcb9dp-56, -0x1.2a2ef9bb865aep-6, -0x1.d2fa4c17c7e74p-4,
+    -0x1.e4088244f8f75p-7, 0x1.3e346def3c791p-6, 0x1.297b9d6fdd8e3p-8,
+    -0x1.258a6d6af78bdp-9, -0x1.8680f6c3b8b81p-11, 0x1.86c7e9642cd96p-13,
+    0x1.695fc7f1f3255p-14, -0x1.773af3c4b704cp-17, -0x1.0299903587854p-17,
+};
 #define FA__GELU_ROOT -0x1.80ead197f00b4p-1
-FA__INLINE fa_dd fa__gelu_tanh_root(double x)
-{
-    fa_dd d = fa__two_sum(x + 0x1.81429f9e97e4dp-1, -0x1.4f523ed77dbdcp-55);
-    double dh = d.h, dl = d.l;
-    double rest = -0x1.08a654748d9d1p-16;
-    rest = -0x1.21a156b1c8d29p-15 + dh * rest;
-    rest = 0x1.0490c665fce40p-13 + dh * rest;
-    rest = 0x1.14bc4d297d804p-12 + dh * rest;
-    rest = -0x1.e63f26f7d3530p-11 + dh * rest;
-    rest = -0x1.3d8d62b1aec71p-9 + dh * rest;
-    rest = 0x1.58c9ed70b942dp-8 + dh * rest;
-    rest = 0x1.427996dbd99d1p-6 + dh * rest;
-    rest = -0x1.104a83edc0c7ap-6 + dh * rest;
-    rest = -0x1.d2b7734646fd3p-4 + dh * rest;
-    rest = -0x1.029615edb077ap-6 + dh * rest;
-    fa_dd p1 = fa__two_prod(dh, 0x1.8cd1a2b2fff32p-2);
-    fa_dd s = fa__two_sum(0x1.b8bacd2c96b91p-2, p1.h);
-    double lo = s.l + ((((0x1.7625a206be83dp-56 + p1.l) + dh * 0x1.faea4b6f1ad44p-56) + dl * 0x1.8cd1a2b2fff32p-2) + (dh * dh) * rest);
-    return fa__dd_mul(d, fa__dd(s.h, lo));
-}
+static const double FA__GELU_TANH_RT[] = {
+    -0x1.81429f9e97e4dp-1, 0x1.4f523ed77dbdcp-55,
+};
+static const double FA__GELU_TANH_Q[] = {
+    0x1.b8bacd2c96b91p-2, 0x1.7625a206be83dp-56, 0x1.8cd1a2b2fff32p-2,
+    0x1.faea4b6f1ad44p-56, -0x1.029615edb077ap-6, -0x1.d2b7734646fd3p-4,
+    -0x1.104a83edc0c7ap-6, 0x1.427996dbd99d1p-6, 0x1.58c9ed70b942dp-8,
+    -0x1.3d8d62b1aec71p-9, -0x1.e63f26f7d3530p-11, 0x1.14bc4d297d804p-12,
+    0x1.0490c665fce40p-13, -0x1.21a156b1c8d29p-15, -0x1.08a654748d9d1p-16,
+};
 #define FA__GELU_TANH_ROOT -0x1.81429f9e97e4dp-1
-FA__INLINE fa_dd fa__silu_root(double x)
-{
-    fa_dd d = fa__two_sum(x + 0x1.474973c84120bp+0, 0x1.f8d74bc9ac154p-54);
-    double dh = d.h, dl = d.l;
-    double rest = 0x1.3a985c99b9a9ep-19;
-    rest = -0x1.833299eca0c45p-19 + dh * rest;
-    rest = -0x1.f2d85c1bd5f99p-16 + dh * rest;
-    rest = -0x1.5726b0b751595p-15 + dh * rest;
-    rest = 0x1.8574d1209cceap-13 + dh * rest;
-    rest = 0x1.a2a7cb86b5224p-11 + dh * rest;
-    rest = 0x1.098e92b90e84cp-13 + dh * rest;
-    rest = -0x1.b0f82c49a916fp-8 + dh * rest;
-    rest = -0x1.f2d0e32bc2997p-7 + dh * rest;
-    rest = 0x1.353eb573ca489p-6 + dh * rest;
-    fa_dd p1 = fa__two_prod(dh, 0x1.2c563458cc0adp-3);
-    fa_dd s = fa__two_sum(0x1.be1410460527fp-3, p1.h);
-    double lo = s.l + ((((-0x1.293eadc654938p-58 + p1.l) + dh * -0x1.ae2d91d788466p-57) + dl * 0x1.2c563458cc0adp-3) + (dh * dh) * rest);
-    return fa__dd_mul(d, fa__dd(s.h, lo));
-}
+static const double FA__SILU_RT[] = {
+    -0x1.474973c84120bp+0, -0x1.f8d74bc9ac154p-54,
+};
+static const double FA__SILU_Q[] = {
+    0x1.be1410460527fp-3, -0x1.293eadc654938p-58, 0x1.2c563458cc0adp-3,
+    -0x1.ae2d91d788466p-57, 0x1.353eb573ca489p-6, -0x1.f2d0e32bc2997p-7,
+    -0x1.b0f82c49a916fp-8, 0x1.098e92b90e84cp-13, 0x1.a2a7cb86b5224p-11,
+    0x1.8574d1209cceap-13, -0x1.5726b0b751595p-15, -0x1.f2d85c1bd5f99p-16,
+    -0x1.833299eca0c45p-19, 0x1.3a985c99b9a9ep-19,
+};
 #define FA__SILU_ROOT -0x1.474973c84120bp+0
-FA__INLINE fa_dd fa__mish_root(double x)
-{
-    fa_dd d = fa__two_sum(x + 0x1.31432c0d12d84p+0, 0x1.bf319154da210p-55);
-    double dh = d.h, dl = d.l;
-    double rest = -0x1.1ef033cf3bed6p-16;
-    rest = -0x1.d3c4813b0e4d5p-15 + dh * rest;
-    rest = -0x1.600a4df8bec4ep-15 + dh * rest;
-    rest = 0x1.0a78df3a3b35dp-12 + dh * rest;
-    rest = 0x1.03799281d77f0p-10 + dh * rest;
-    rest = 0x1.1e5e18a286a65p-10 + dh * rest;
-    rest = -0x1.b87ddfb5c7aecp-9 + dh * rest;
-    rest = -0x1.03369d4ad08d3p-6 + dh * rest;
-    rest = -0x1.4c222fe64d451p-6 + dh * rest;
-    rest = 0x1.574f121a868f9p-5 + dh * rest;
-    fa_dd p1 = fa__two_prod(dh, 0x1.a34a251d8ad7bp-3);
-    fa_dd s = fa__two_sum(0x1.115acb42500bbp-2, p1.h);
-    double lo = s.l + ((((0x1.19a79d7bbbb54p-56 + p1.l) + dh * 0x1.0c89bfdeb63dep-58) + dl * 0x1.a34a251d8ad7bp-3) + (dh * dh) * rest);
-    return fa__dd_mul(d, fa__dd(s.h, lo));
-}
+static const double FA__MISH_RT[] = {
+    -0x1.31432c0d12d84p+0, -0x1.bf319154da210p-55,
+};
+static const double FA__MISH_Q[] = {
+    0x1.115acb42500bbp-2, 0x1.19a79d7bbbb54p-56, 0x1.a34a251d8ad7bp-3,
+    0x1.0c89bfdeb63dep-58, 0x1.574f121a868f9p-5, -0x1.4c222fe64d451p-6,
+    -0x1.03369d4ad08d3p-6, -0x1.b87ddfb5c7aecp-9, 0x1.1e5e18a286a65p-10,
+    0x1.03799281d77f0p-10, 0x1.0a78df3a3b35dp-12, -0x1.600a4df8bec4ep-15,
+    -0x1.d3c4813b0e4d5p-15, -0x1.1ef033cf3bed6p-16,
+};
 #define FA__MISH_ROOT -0x1.31432c0d12d84p+0
 
 /* -- the activations: f(x, params), f'(x) as (h + l) 2^k ------------------- */
@@ -1242,7 +817,7 @@ FA__INLINE fa_ddt fa__silu_dx(double x)
     double xw = fa__sel(x < -1e5, -1e5, fa__sel(x > 1e5, 1e5, x));   /* e^x is 0 beyond, times any g */
     fa_ddt d = fa__xsig_dx(x, 0.0, fa__dd(xw, 0.0));
     int near = FA__NEAR(x, FA__SILU_ROOT);
-    fa_dd r = fa__silu_root(fa__sel(near, x, FA__SILU_ROOT));
+    fa_dd r = FA__ROOT(SILU, fa__sel(near, x, FA__SILU_ROOT));
     return fa__ddt_sel(near, fa__ddt(r.h, r.l, FA__SHIFT), d);
 }
 
@@ -1275,13 +850,13 @@ FA__INLINE fa_ddt fa__gelu_tanh_dx(double x)
     fa__gtz g = fa__gelu_tanh_z(x);
     fa_ddt d = fa__xsig_dx(g.z.h, g.z.l, g.w);
     int near = FA__NEAR(x, FA__GELU_TANH_ROOT);
-    fa_dd r = fa__gelu_tanh_root(fa__sel(near, x, FA__GELU_TANH_ROOT));
+    fa_dd r = FA__ROOT(GELU_TANH, fa__sel(near, x, FA__GELU_TANH_ROOT));
     return fa__ddt_sel(near, fa__ddt(r.h, r.l, FA__SHIFT), d);
 }
 
 /* gelu, exact form x Phi(x). For a = |x| (clamped at 60): phi(a) = f 2^k,
  * the Mills ratio R(a) = Phi(-a) / phi(a) = sqrt(pi/2) e^L(t) / (b + 2) with
- * b = a / sqrt(2), t = (b - 2) / (b + 2) (the erfc tail of fam_erfc_f64,
+ * b = a / sqrt(2), t = (b - 2) / (b + 2) (erfc's tail, K = 2,
  * with t's rounding corrected through L'(t)), and erf(b) for b < 0.5; tail:
  * where R is the one to use (b >= 0.46875). */
 typedef struct { double ac, t; fa_dd f, r, s; int tail; } fa__gp;
@@ -1357,7 +932,7 @@ FA__INLINE fa_ddt fa__gelu_erf_dx(double x)
     fa_dd m = fa__dd_add(fa__gelu_mid(g, neg),
                          fa__dd_mul_d(fa__dd((g.f.h * sa) * sb, (g.f.l * sa) * sb), x));
     int near = FA__NEAR(x, FA__GELU_ROOT);
-    fa_dd r = fa__gelu_root(fa__sel(near, x, FA__GELU_ROOT));
+    fa_dd r = FA__ROOT(GELU, fa__sel(near, x, FA__GELU_ROOT));
     fa_dd h = fa__sel_dd(near, r, fa__sel_dd(g.tail, fa__sel_dd(neg, p, o), m));
     return fa__ddt(h.h, h.l, fa__sel(near, FA__SHIFT, fa__sel(g.tail & neg, g.t, FA__SHIFT)));
 }
@@ -1423,7 +998,7 @@ FA__INLINE fa_ddt fa__mish_dx(double x)
     fa_dd p = fa__dd_add(fa__dd_div(g.n1, g.d1), f);
     int pos = x > 0.0;
     int near = FA__NEAR(x, FA__MISH_ROOT);
-    fa_dd r = fa__mish_root(fa__sel(near, x, FA__MISH_ROOT));
+    fa_dd r = FA__ROOT(MISH, fa__sel(near, x, FA__MISH_ROOT));
     fa_dd h = fa__sel_dd(near, r, fa__sel_dd(pos, p, n));
     return fa__ddt(h.h, h.l, fa__sel(pos | near, FA__SHIFT, g.m.t));
 }
@@ -1663,7 +1238,7 @@ FA__INLINE double fa__xsig_dx32(double z, double w)
     fa__s32 s = fa__sigmoid32(z);
     int neg = z < 0.0;
     double num = fa__sel(neg, s.d + w, s.d + w * s.e);
-    return fa__sel(neg, s.e * num, num) / (s.d * s.d);
+    return fa__sel(neg, s.e * num, num) * (s.p * s.p);
 }
 FA__INLINE double fa_act_silu_f32(double x)
 {
@@ -1673,8 +1248,8 @@ FA__INLINE double fa__silu_dx32(double x)
 {
     double d = fa__xsig_dx32(x, fa__max(fa__min(x, 400.0), -400.0));
     int near = FA__NEAR(x, FA__SILU_ROOT);
-    fa_dd r = fa__silu_root(fa__sel(near, x, FA__SILU_ROOT));
-    return fa__sel(near, r.h + r.l, d);
+    double r = FA__ROOT32(SILU, fa__sel(near, x, FA__SILU_ROOT));
+    return fa__sel(near, r, d);
 }
 FA__INLINE double fa_act_silu_grad_f32(double x) { return fa__silu_dx32(x); }
 FA__INLINE double fa_act_silu_backward_f32(double g, double x)
@@ -1701,14 +1276,14 @@ FA__INLINE double fa__gelu_tanh_dx32(double x)
     double w = FA__GT_C2D * (xc * (1.0 + FA__GT_K3D * x2));
     double d = fa__xsig_dx32(z, w);
     int near = FA__NEAR(x, FA__GELU_TANH_ROOT);
-    fa_dd r = fa__gelu_tanh_root(fa__sel(near, x, FA__GELU_TANH_ROOT));
-    return fa__sel(near, r.h + r.l, d);
+    double r = FA__ROOT32(GELU_TANH, fa__sel(near, x, FA__GELU_TANH_ROOT));
+    return fa__sel(near, r, d);
 }
 
 /* gelu, exact form. a = |x| (clamped at 30; x^2 is exact in double),
  * b = a / sqrt(2), phi(a) = e^(-a^2/2) / sqrt(2 pi), the Mills ratio
- * R(a) = Phi(-a) / phi(a) = sqrt(pi/2) P(t) / (b + 3) from the erfc fit of
- * fam_erfc_f32 (t = (b - 3) / (b + 3), b <= 10.1), and beyond it the
+ * R(a) = Phi(-a) / phi(a) = sqrt(pi/2) P(t) / (b + 3) from erfc's tail
+ * (K = 3, t = (b - 3) / (b + 3), b <= 10.1), and beyond it the
  * asymptotic 1/a (1 - 1/a^2 + 3/a^4 - 15/a^6) (within 2^-30 of R there);
  * erf(b) for b < 0.5. */
 typedef struct { double a, phi, r, s; int tail; } fa__g32;
@@ -1720,8 +1295,12 @@ FA__INLINE fa__g32 fa__gelu_parts32(double x)
     o.phi = fa__exp_d32(-0.5 * (a * a)) * 0x1.9884533d43651p-2;
     double b = a * 0x1.6a09e667f3bcdp-1;
     double bc = fa__min(b, 10.1);
-    double rp = 0x1.40d931ff62706p+0 * (fa__poly_erfc32t((bc - 3.0) / (bc + 3.0)) / (bc + 3.0));
-    double ia = 1.0 / a, ia2 = ia * ia;
+    /* one division for 1/(bc + 3) and 1/a (a >= 14 where the latter counts) */
+    double am = fa__max(a, 1.0);
+    double r2 = 1.0 / (am * (bc + 3.0));
+    double ib = am * r2;
+    double rp = 0x1.40d931ff62706p+0 * (fa__poly_erfc32t((bc - 3.0) * ib) * ib);
+    double ia = (bc + 3.0) * r2, ia2 = ia * ia;
     double ra = ia * (1.0 - ia2 * (1.0 - ia2 * (3.0 - ia2 * 15.0)));
     o.r = fa__sel(b > 10.1, ra, rp);
     double bs = fa__min(b, 0.5);
@@ -1743,8 +1322,8 @@ FA__INLINE double fa__gelu_erf_dx32(double x)
     double mid = (0.5 + 0.5 * fa__copysign(g.s, x)) + x * g.phi;
     double tail = fa__sel(x < 0.0, g.phi * (g.r - g.a), 1.0 + g.phi * (g.a - g.r));
     int near = FA__NEAR(x, FA__GELU_ROOT);
-    fa_dd r = fa__gelu_root(fa__sel(near, x, FA__GELU_ROOT));
-    return fa__sel(near, r.h + r.l, fa__sel(g.tail, tail, mid));
+    double r = FA__ROOT32(GELU, fa__sel(near, x, FA__GELU_ROOT));
+    return fa__sel(near, r, fa__sel(g.tail, tail, mid));
 }
 FA__INLINE double fa_act_gelu_f32(double x, double approximate)
 {
@@ -1766,7 +1345,8 @@ FA__INLINE double fa_act_mish_f32(double x)
 {
     double e = fa__exp_d32(-fa__min(fa__fabs(x), 400.0));
     double q = e * (e + 2.0);
-    double t = fa__sel(x > 0.0, (1.0 + 2.0 * e) / (1.0 + 2.0 * (e + e * e)), q / (q + 2.0));
+    int pos = x > 0.0;
+    double t = fa__sel(pos, 1.0 + 2.0 * e, q) / fa__sel(pos, 1.0 + 2.0 * (e + e * e), q + 2.0);
     return fa__max(x, -400.0) * t;
 }
 FA__INLINE double fa__mish_dx32(double x)
@@ -1774,11 +1354,13 @@ FA__INLINE double fa__mish_dx32(double x)
     double e = fa__exp_d32(-fa__min(fa__fabs(x), 400.0));
     double xc = fa__max(fa__min(x, 400.0), -400.0);
     double d2 = e * (e + 2.0) + 2.0, d1 = 1.0 + 2.0 * (e + e * e);
-    double neg = e * ((e + 2.0) * d2 + 4.0 * xc * (1.0 + e)) / (d2 * d2);
-    double pos = (1.0 + 2.0 * e) / d1 + 4.0 * xc * (e * e * (1.0 + e)) / (d1 * d1);
+    int pos = x > 0.0;
+    double num = fa__sel(pos, (1.0 + 2.0 * e) * d1 + 4.0 * xc * (e * e * (1.0 + e)),
+                         e * ((e + 2.0) * d2 + 4.0 * xc * (1.0 + e)));
+    double den = fa__sel(pos, d1, d2);
     int near = FA__NEAR(x, FA__MISH_ROOT);
-    fa_dd r = fa__mish_root(fa__sel(near, x, FA__MISH_ROOT));
-    return fa__sel(near, r.h + r.l, fa__sel(x > 0.0, pos, neg));
+    double r = FA__ROOT32(MISH, fa__sel(near, x, FA__MISH_ROOT));
+    return fa__sel(near, r, num / (den * den));
 }
 FA__INLINE double fa_act_mish_grad_f32(double x) { return fa__mish_dx32(x); }
 FA__INLINE double fa_act_mish_backward_f32(double g, double x)
@@ -1786,13 +1368,33 @@ FA__INLINE double fa_act_mish_backward_f32(double g, double x)
     return fa__sel(x == -FA__INF, 0.0, g * fa__mish_dx32(x));
 }
 
-/* softplus: z = beta x is exact in double for float beta and x */
+/* log1p(e) for 0 <= e <= 1, relative error ~2^-50: u = 1 + e = 2^k m with
+ * m in [sqrt2/2, sqrt2) (k is 0 or 1), log m = 2 atanh(s) = 2s + 2s z L(z),
+ * s = f/(2+f), f = m - 1, z = s^2 <= 0.0295, L of degree 4 (fit error
+ * 3.6e-12, i.e. 1e-13 relative). The rounding error c = e - (u - 1) of u is
+ * exact and added as is: log(u + c) - log(u) = c/u, and the difference
+ * c (1 - 1/u) is below 2^-54 of the result. */
+FA__INLINE double fa__log1p_d32(double e)
+{
+    double u = 1.0 + e;
+    double c = e - (u - 1.0);
+    uint64_t iu = fa__bits(u) + (0x3ff0000000000000ULL - 0x3fe6a09e667f3bcdULL);
+    double dk = fa__dbl(0x4330000000000000ULL | (iu >> 52)) - (0x1p52 + 1023.0);
+    double m = fa__dbl((iu & 0x000fffffffffffffULL) + 0x3fe6a09e667f3bcdULL);
+    double f = m - 1.0;
+    double s = f / (2.0 + f);
+    double s2 = s + s;
+    double z = s * s;
+    return fma(dk, FA__LN2, fma(s2, z * fa__poly_log32(z), s2) + c);
+}
+
+/* softplus: z = beta x is exact in double for float beta and x; 1/beta, a
+ * loop invariant, is computed once (two roundings in double cost 2^-52) */
 FA__INLINE double fa_act_softplus_f32(double x, double beta, double threshold)
 {
     double z = beta * x;
     double e = fa__exp_d32(-fa__min(fa__fabs(z), 400.0));
-    fa_dd l = fa__log1p_core(e, 0.0);
-    double lp = fa__sel(fa__fabs(z) > 40.0, e, l.h + l.l) / beta;
+    double lp = fa__sel(fa__fabs(z) > 40.0, e, fa__log1p_d32(e)) * (1.0 / beta);
     return fa__sel((z > threshold) | (z > 40.0), x, fa__sel(z > 0.0, x + lp, lp));
 }
 FA__INLINE double fa_act_softplus_grad_f32(double x, double beta, double threshold)
