@@ -317,6 +317,42 @@ def test_float64_sampled_within_2_ulp_of_mpmath(kernel: str) -> None:
             assert same.all(), f"{kernel}{params}: {backend} and {first} differ at {x[~same][:3]}"
 
 
+#: parameters at the ends of the float64 range, where a product with the
+#: parameter leaves the normal range before the result does
+EXTREME_PARAMS = {
+    "elu": [(5e-324,), (-1e-310,), (1e300,)],
+    "celu": [(5e-324,), (-1e-310,), (1e300,)],
+    "softplus": [(5e-324, 20.0), (-1e-310, 20.0), (1e300, 20.0)],
+}
+
+
+@pytest.mark.parametrize("kernel", [k for k in KERNELS if _base(k) in EXTREME_PARAMS], ids=str)
+def test_float64_extreme_parameters(kernel: str) -> None:
+    """Within 2 ulp of mpmath and the same bits on every backend (hypothesis
+    found elu_backward(59, 0, alpha=5e-324) 3 ulp off: e^x alpha was rounded
+    in the subnormal range before grad_out scaled it)."""
+    rng = np.random.default_rng(7)
+    x = np.concatenate([[0.0, -0.0, -0.5, 0.5, -3.0, 3.0, -700.0, 1e-300, -1e300],
+                        rng.uniform(-40, 40, 24)])  # fmt: skip
+    g = np.concatenate([[59.0, 1e300, -1e-300], rng.standard_normal(x.size - 3)])
+    backward = kernel.endswith("_backward")
+    for params in EXTREME_PARAMS[_base(kernel)]:
+        want = np.array(
+            [true_float64(kernel, float(v), float(gv) if backward else None, params)
+             for v, gv in zip(x, g, strict=True)]
+        )  # fmt: skip
+        results = {b: _call(kernel, x, g, params, b) for b in _backends_here()}
+        for backend, got in results.items():
+            worst, bad = _worst(got, want)
+            assert worst <= 2 and not bad.any(), (kernel, params, backend, worst, got, want)
+        first = next(iter(results.values()))
+        for backend, got in results.items():
+            same = (got.view(np.uint64) == first.view(np.uint64)) | (
+                np.isnan(got) & np.isnan(first)
+            )
+            assert same.all(), (kernel, params, backend, x[~same])
+
+
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_a_nan_x_comes_out_as_itself(kernel: str, dtype) -> None:

@@ -432,6 +432,22 @@ FA__INLINE double fa__round_scaled(fa_ddt d)
     return (fa__sel(d.h == 0.0, d.h, d.h + d.l) * fa__sa(d.t)) * fa__sb(d.t);
 }
 
+/* a = m 2^e with m in [1, 2) (sign kept) for a finite nonzero a; m = a and
+ * e = 0 otherwise */
+typedef struct { double m, e; } fa__me;
+FA__INLINE fa__me fa__split(double a)
+{
+    fa__me o;
+    int sub = fa__fabs(a) < 0x1p-1022;
+    double a2 = fa__sel(sub, a * 0x1p100, a);
+    uint64_t e = (fa__bits(a2) >> 52) & 0x7ffULL;
+    double ea = (fa__dbl(0x4330000000000000ULL | e) - 0x1p52) - fa__sel(sub, 1123.0, 1023.0);
+    int finite = (fa__fabs(a) < fa__dbl(FA__INF_BITS)) & (a != 0.0);
+    o.m = fa__sel(finite, fa__dbl((fa__bits(a2) & 0x800fffffffffffffULL) | 0x3ff0000000000000ULL), a);
+    o.e = fa__sel(finite, ea, 0.0);
+    return o;
+}
+
 /* a (h + l) 2^k, rounded about once. Scaled by 2^floor(k/2) first, so that
  * neither a huge a nor a tiny 2^k overflows or underflows before the last
  * product; where Dekker's product cannot be exact (huge or tiny operands)
@@ -440,13 +456,9 @@ FA__INLINE double fa__round_scaled(fa_ddt d)
  * while a 2^k is not. */
 FA__INLINE double fa__mul_scaled(double a, fa_ddt d)
 {
-    int sub = fa__fabs(a) < 0x1p-1022;
-    double a2 = fa__sel(sub, a * 0x1p100, a);
-    uint64_t e = (fa__bits(a2) >> 52) & 0x7ffULL;
-    double ea = (fa__dbl(0x4330000000000000ULL | e) - 0x1p52) - fa__sel(sub, 1123.0, 1023.0);
-    int finite = (fa__fabs(a) < fa__dbl(FA__INF_BITS)) & (a != 0.0);
-    a = fa__sel(finite, fa__dbl((fa__bits(a2) & 0x800fffffffffffffULL) | 0x3ff0000000000000ULL), a);
-    double tk = d.t + fa__sel(finite, ea, 0.0);
+    fa__me s = fa__split(a);
+    a = s.m;
+    double tk = d.t + s.e;
     double sa = fa__sa(tk), sb = fa__sb(tk);
     double hs = d.h * sa, ls = d.l * sa;
     fa_dd p = fa__two_prod(hs, a);
@@ -706,8 +718,11 @@ FA__INLINE double fa_act_elu(double x, double alpha)
 FA__INLINE fa_ddt fa__elu_dx(double x, double alpha)
 {
     fa_ddt m = fa__exp_core(x, 0.0);
-    fa_dd d = fa__dd_scale(fa__dd(m.h, m.l), alpha);
-    return fa__ddt_sel(x > 0.0, fa__ddt(1.0, 0.0, FA__SHIFT), fa__ddt(d.h, d.l, m.t));
+    /* alpha's exponent joins e^x's, so that e^x alpha is not rounded (or
+     * clamped) at the ends of the range before grad_out scales it */
+    fa__me a = fa__split(alpha);
+    fa_dd d = fa__dd_scale(fa__dd(m.h, m.l), a.m);
+    return fa__ddt_sel(x > 0.0, fa__ddt(1.0, 0.0, FA__SHIFT), fa__ddt(d.h, d.l, m.t + a.e));
 }
 
 /* selu: scale elu(x, alpha) */

@@ -447,6 +447,17 @@ def _round_scaled(h, lo, t):
     return (_sel(h == 0.0, h, h + lo) * sa) * sb
 
 
+def _split(a):
+    """a = m 2^e with m in [1, 2) (sign kept) for a finite nonzero a; m = a
+    and e = 0 otherwise."""
+    sub = np.abs(a) < _TINY
+    a2 = _sel(sub, a * _TWO100, a)
+    e = (_bits(a2) >> _U52) & _EXP_MASK
+    ea = (_dbl(_SHIFT52_BITS | e) - _TWO52) - _sel(sub, 1123.0, 1023.0)
+    finite = (np.abs(a) < np.inf) & (a != 0.0)
+    return _sel(finite, _dbl((_bits(a2) & _NOT_EXP) | _ONE_BITS), a), _sel(finite, ea, 0.0)
+
+
 def _mul_scaled(a, h, lo, t):
     """a (h + lo) 2^k, rounded about once: h + lo is a mantissa near 1 (or any
     double-double for t = SHIFT). Scaled by sa first, so that neither a huge
@@ -454,13 +465,8 @@ def _mul_scaled(a, h, lo, t):
     Where Dekker's product cannot be exact (huge or tiny operands) the plain
     product is used, within 1 ulp. ``a``'s exponent joins k first, so that
     2^k may be far beyond the range of a double while a 2^k is not."""
-    sub = np.abs(a) < _TINY
-    a2 = _sel(sub, a * _TWO100, a)
-    e = (_bits(a2) >> _U52) & _EXP_MASK
-    ea = (_dbl(_SHIFT52_BITS | e) - _TWO52) - _sel(sub, 1123.0, 1023.0)
-    finite = (np.abs(a) < np.inf) & (a != 0.0)
-    a = _sel(finite, _dbl((_bits(a2) & _NOT_EXP) | _ONE_BITS), a)  # in [1, 2)
-    sa, sb = _scales(t + _sel(finite, ea, 0.0))
+    a, ea = _split(a)
+    sa, sb = _scales(t + ea)
     hs = h * sa
     ls = lo * sa
     p, e = _two_prod(hs, a)
@@ -625,7 +631,11 @@ def elu_f64(x, alpha):
 
 def _elu_dx(x, alpha):
     mh, ml, t = _exp_core(x, 0.0)
-    dh, dl = _dd_scale(mh, ml, alpha)
+    # alpha's exponent joins e^x's, so that e^x alpha is not rounded (or
+    # clamped) at the ends of the range before grad_out scales it
+    ma, ea = _split(alpha)
+    dh, dl = _dd_scale(mh, ml, ma)
+    t = t + ea
     pos = x > 0.0
     return _sel(pos, 1.0, dh), _sel(pos, 0.0, dl), _sel(pos, _SHIFT, t)
 
