@@ -6,9 +6,9 @@
  *
  * Every function is `static inline` (always_inline) and uses only + - * /,
  * comparisons, value selects (bit-mask blends of already computed values)
- * and integer bit manipulation through memcpy, and the float32 kernels also
- * fma: no other libm call, because GCC vectorises libm calls only under
- * -ffast-math, which would break the error bounds. A loop
+ * and integer bit manipulation through memcpy: no libm call, because GCC
+ * vectorises libm calls only under -ffast-math, which would break the error
+ * bounds. A loop
  *     for (i = 0; i < n; i++) out[i] = fa_act_sigmoid_f64(x[i]);
  * is auto-vectorised by GCC -O3 without -ffast-math and with
  * -ffp-contract=off (the x86-64-v3 and x86-64-v4 target clones, and
@@ -43,7 +43,6 @@
 #ifndef FASTACT_FA_MATH_H
 #define FASTACT_FA_MATH_H
 
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -132,7 +131,7 @@ FA__INLINE double fa__poly_qexp32(double x)
     const double c5 = 0x1.a019ace92a8f9p-13;
     const double c6 = 0x1.a137f9bbfc1bep-16;
     const double c7 = 0x1.72c82e19d06adp-19;
-    return fma(x, fma(x, fma(x, fma(x, fma(x, fma(x, fma(x, c7, c6), c5), c4), c3), c2), c1), c0);
+    return c0 + x * (c1 + x * (c2 + x * (c3 + x * (c4 + x * (c5 + x * (c6 + x * (c7)))))));
 }
 
 /* ERF64: fit error (weighted, coefficients rounded) 1.5e-17 */
@@ -169,9 +168,9 @@ FA__INLINE double fa__poly_erf32(double x)
     const double c7 = -0x1.d2cf2246a98e8p-17;
     const double c8 = 0x1.1c6ef2012c844p-20;
     const double x2 = x * x;
-    const double pe = fma(x2, fma(x2, fma(x2, fma(x2, c8, c6), c4), c2), c0);
-    const double po = fma(x2, fma(x2, fma(x2, c7, c5), c3), c1);
-    return fma(x, po, pe);
+    const double pe = c0 + x2 * (c2 + x2 * (c4 + x2 * (c6 + x2 * (c8))));
+    const double po = c1 + x2 * (c3 + x2 * (c5 + x2 * (c7)));
+    return pe + x * po;
 }
 
 /* LOG32: fit error (weighted, coefficients rounded) 3.6e-12 */
@@ -182,7 +181,7 @@ FA__INLINE double fa__poly_log32(double x)
     const double c2 = 0x1.249324b3d60a8p-3;
     const double c3 = 0x1.c67a840273884p-4;
     const double c4 = 0x1.8c91bd69b1997p-4;
-    return fma(x, fma(x, fma(x, fma(x, c4, c3), c2), c1), c0);
+    return c0 + x * (c1 + x * (c2 + x * (c3 + x * (c4))));
 }
 
 /* ERFC64L: fit error (weighted, coefficients rounded) 3.5e-18 */
@@ -235,9 +234,9 @@ FA__INLINE double fa__poly_erfc32t(double x)
     const double c11 = 0x1.c44b0365d26c5p-16;
     const double c12 = -0x1.4d1ee31ec933bp-17;
     const double x2 = x * x;
-    const double pe = fma(x2, fma(x2, fma(x2, fma(x2, fma(x2, fma(x2, c12, c10), c8), c6), c4), c2), c0);
-    const double po = fma(x2, fma(x2, fma(x2, fma(x2, fma(x2, c11, c9), c7), c5), c3), c1);
-    return fma(x, po, pe);
+    const double pe = c0 + x2 * (c2 + x2 * (c4 + x2 * (c6 + x2 * (c8 + x2 * (c10 + x2 * (c12))))));
+    const double po = c1 + x2 * (c3 + x2 * (c5 + x2 * (c7 + x2 * (c9 + x2 * (c11)))));
+    return pe + x * po;
 }
 
 /* ======================================================================== */
@@ -290,22 +289,19 @@ FA__INLINE double fa__scale_b(double t)
     return fa__dbl((kb - (kb >> 1) - 1) << 52);                     /* 2^(k - floor(k/2)) */
 }
 
-/* The float32 kernels' exp and expm1, in double with relative error ~2^-50
- * (far below the 2^-25 a float32 result within 1 ulp needs): Cody-Waite
- * reduction v = k ln2 + r by fma (r within about 2^-53 |r| of the exact
- * remainder), e^r - 1 = r (1 + r Q(r)), Q of degree 7.
- * fma is the IEEE operation, one rounding, whatever the clone (an
- * instruction in the AVX2 and AVX-512 clones, libm's correctly rounded fma
- * in the default one); it is written out, never contracted by the compiler.
- * The float64 kernels, whose NumPy and Numba twins must give the same bits,
- * do without it. */
+/* The float32 kernels' exp and expm1, in double with relative error ~2^-41
+ * (far below the 2^-25 a float32 result within 1 ulp needs): v = k ln2 + r,
+ * e^r - 1 = r + r^2 Q(r), Q of degree 7. Without fma: the C library's fma
+ * is a function call where the CPU has no FMA (the default clone; 100 times
+ * slower than the instruction, and in software on CPUs without it), and
+ * the compiler may not contract (-ffp-contract=off). */
 FA__INLINE double fa__expm1_r32(double v, double *kd)
 {
-    double t = fma(v, FA__INVLN2, FA__SHIFT);
+    double t = v * FA__INVLN2 + FA__SHIFT;
     double k = t - FA__SHIFT;
-    double r = fma(k, -FA__LN2LO, fma(k, -FA__LN2HI, v));
+    double r = v - k * FA__LN2;
     *kd = k;
-    return r * fma(r, fa__poly_qexp32(r), 1.0);
+    return r + r * (r * fa__poly_qexp32(r));
 }
 /* e^v for -700 <= v <= 700 */
 FA__INLINE double fa__exp_d32(double v)
@@ -314,14 +310,14 @@ FA__INLINE double fa__exp_d32(double v)
     double em = fa__expm1_r32(v, &kd);
     return (1.0 + em) * fa__pow2(kd);
 }
-/* e^v - 1 = (2^k - 1) + 2^k (e^r - 1) for -40 <= v <= 700, rounded once
- * (2^k - 1 is exact for k <= 53) */
+/* e^v - 1 = (2^k - 1) + 2^k (e^r - 1) for -40 <= v <= 700 (2^k - 1 is
+ * exact for k <= 53) */
 FA__INLINE double fa__expm1_d32(double v)
 {
     double kd;
     double em = fa__expm1_r32(v, &kd);
     double s = fa__pow2(kd);
-    return fma(s, em, s - 1.0);
+    return (s - 1.0) + s * em;
 }
 
 /* erfc's tail (gelu's Phi(-a) for a >= 0.5):
@@ -630,14 +626,14 @@ FA__INLINE fa_dd fa__root_poly(double x, const double *root, const double *q, in
     return fa__dd_mul(d, fa__dd(s.h, lo));
 }
 /* the float32 kernels' d Q(d) in double (relative error ~2^-50): x - root[0]
- * is exact (Sterbenz), Q by fma Horner */
+ * is exact (Sterbenz) */
 FA__INLINE double fa__root_poly32(double x, const double *root, const double *q, int n)
 {
     double d = (x - root[0]) - root[1];
     double p = q[n - 1];
     for (int i = n - 2; i >= 4; i--)
-        p = fma(d, p, q[i]);
-    return d * fma(d, fma(d, p, q[2]), q[0]);
+        p = q[i] + d * p;
+    return d * (q[0] + d * (q[2] + d * p));
 }
 #define FA__NQ(q) ((int)(sizeof q / sizeof q[0]))
 #define FA__ROOT(name, x) fa__root_poly(x, FA__##name##_RT, FA__##name##_Q, FA__NQ(FA__##name##_Q))
@@ -1400,7 +1396,7 @@ FA__INLINE double fa__log1p_d32(double e)
     double s = f / (2.0 + f);
     double s2 = s + s;
     double z = s * s;
-    return fma(dk, FA__LN2, fma(s2, z * fa__poly_log32(z), s2) + c);
+    return dk * FA__LN2 + ((s2 + s2 * (z * fa__poly_log32(z))) + c);
 }
 
 /* softplus: z = beta x is exact in double for float beta and x; 1/beta, a
