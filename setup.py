@@ -119,6 +119,7 @@ def render_kernels() -> Path:
                 p0=passed[0] if passed else "None",
                 # a choice comes first (the loops are stamped once per value)
                 choices=len(act.params[0].choices) if act.params else 0,
+                smooth=act.family == "smooth",
                 p1=passed[1] if len(passed) > 1 else "None",
             )
         )

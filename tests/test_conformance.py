@@ -119,6 +119,38 @@ def test_large(name: str, dtype, backend: str) -> None:
     check(x, name, x0, g, some_params(name), context + " in place")
 
 
+#: past the size from which a smooth kernel's compiled loop writes through a
+#: buffer (FA_BUFFERED_MIN, 2^21), with a tail that is not a whole block
+BUFFERED = Layout("2^21 + 1003", (1 << 21) + 1003, lambda f: f[: (1 << 21) + 1003])
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=lambda d: np.dtype(d).name)
+def test_buffered_loops_give_the_bits_of_the_plain_ones(dtype) -> None:
+    """Every smooth kernel, on one thread so that one call of the loop sees
+    all the elements: the same bits as calls on pieces below the threshold,
+    out of place and in place."""
+    x = make(dtype, BUFFERED, seed=8)
+    g = make(dtype, BUFFERED, seed=9)
+    cut = BUFFERED.n // 2
+    try:
+        fa.set_num_threads(1)
+        for name in [k for k in FUNCTIONS if activation_of(k).family == "smooth"]:
+            gk = g if name in BINARY else None
+            params = some_params(name)
+            whole = call(name, x, gk, params, backend="cython")
+            parts = [
+                call(name, x[a:b], None if gk is None else gk[a:b], params, backend="cython")
+                for a, b in ((0, cut), (cut, BUFFERED.n))
+            ]
+            bits = f"u{np.dtype(dtype).itemsize}"
+            assert (whole.view(bits) == np.concatenate(parts).view(bits)).all(), name
+            inplace = x.copy()
+            call(name, inplace, gk, params, out=inplace, backend="cython")
+            assert (inplace.view(bits) == whole.view(bits)).all(), name
+    finally:
+        fa.set_num_threads(None)
+
+
 @pytest.mark.parametrize("name", sorted(BINARY))
 def test_backward_mixed_layouts_and_dtypes(name: str, backend: str) -> None:
     x = make(np.float32, LAYOUTS[9], seed=5)  # transposed
