@@ -64,14 +64,15 @@ static inline double fa_sel_f64(int c, double t, double o)
 /* the most parameters an activation has */
 #define FA_MAX_PARAMS 2
 
-/* A smooth kernel's contiguous loop over n >= FA_BUFFERED_MIN elements
- * writes each block of FA_BUFFER to a buffer in L1, then copies it out:
- * NumPy's large arrays start at the same offset in their (huge) pages, and
- * the input and output streams then conflict in the cache. Measured on an
- * AVX-512 Xeon, one thread, float32, 1e7 elements: sigmoid 3.0 -> 1.9 ns an
- * element, elu 2.9 -> 1.8, gelu 4.4 -> 3.7; at 3e6 and below, no gain (the
- * copy costs 2-10% in the cache). The piecewise-linear kernels are bound by
- * memory bandwidth there, and the copy would not help them. */
+/* A smooth kernel's float32 or float16 contiguous loop over n >=
+ * FA_BUFFERED_MIN elements writes each block of FA_BUFFER to a buffer in
+ * L1, then copies it out: NumPy's large arrays start at the same offset in
+ * their (huge) pages, and the input and output streams then conflict in the
+ * cache. Measured on an AVX-512 Xeon, one thread, float32, 1e7 elements:
+ * sigmoid 3.0 -> 1.9 ns an element, elu 2.9 -> 1.8, gelu 4.4 -> 3.7; at 3e6
+ * and below, no gain (the copy costs 2-10% in the cache). Not for float64
+ * (1e7: 3-20% slower) nor the piecewise-linear kernels (bound by memory
+ * bandwidth there). */
 #define FA_BUFFERED_MIN ((npy_intp)1 << 21)
 #define FA_BUFFER 1024
 
