@@ -291,10 +291,10 @@ FA__INLINE double fa__scale_b(double t)
 
 /* The float32 kernels' exp and expm1, in double with relative error ~2^-41
  * (far below the 2^-25 a float32 result within 1 ulp needs): v = k ln2 + r,
- * e^r - 1 = r + r^2 Q(r), Q of degree 7. Without fma: the C library's fma
- * is a function call where the CPU has no FMA (the default clone; 100 times
- * slower than the instruction, and in software on CPUs without it), and
- * the compiler may not contract (-ffp-contract=off). */
+ * e^r - 1 = r + r^2 Q(r), Q of degree 7. No fma(): in the default clone
+ * it is a call into the C library (sigmoid 20 times slower; 2000 times where
+ * the CPU has no FMA and glibc computes it in software), and the compiler
+ * may not contract a * b + c itself (-ffp-contract=off). */
 FA__INLINE double fa__expm1_r32(double v, double *kd)
 {
     double t = v * FA__INVLN2 + FA__SHIFT;
