@@ -3,8 +3,9 @@
 Every float32 input through the element functions of ``fastact/_backends``
 (compiled as the extension compiles them: -O3 -ffp-contract=off, AVX2/AVX-512
 target clones) against an independent libm reference; see check_f32.c. It
-takes one to five minutes per kernel on two free cores (about an hour for
-all 30): run it by hand, not in CI.
+takes one to five minutes per kernel on two free cores, fifteen for the
+derivatives of gelu's tanh form (about two hours for all 30): run it by
+hand, not in CI.
 
     python tests/accuracy/check_f32.py              # every kernel
     python tests/accuracy/check_f32.py gelu silu    # some of them
